@@ -1,0 +1,1 @@
+"""Redis persistence: the incident repository and the embedded server."""

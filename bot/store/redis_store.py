@@ -1,0 +1,272 @@
+"""IncidentStore: the Redis repository. Every write is one atomic Lua script (one round trip)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
+
+from bot.domain.commands import ListFilter
+from bot.domain.incident import (
+    EventKind,
+    Incident,
+    Severity,
+    Status,
+    TimelineEvent,
+    sources_of,
+)
+
+DEDUPE_TTL_SECONDS = 24 * 3600
+TIMELINE_SHOWN = 50
+_FIRST_PAGE = 10**18
+
+
+class StoreUnavailable(Exception):
+    """Redis could not be reached or answered with an error; nothing was changed by us."""
+
+    def __init__(self) -> None:
+        super().__init__("incident store unavailable")
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    SAME = "same"
+    ILLEGAL = "illegal"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an atomic write did; `previous` is the old status or field value."""
+
+    outcome: Outcome
+    incident: Incident | None
+    previous: str
+
+
+@dataclass(frozen=True)
+class Page:
+    incidents: list[Incident]
+    next_cursor: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Counts maintained on write, plus when the oldest open/active incident entered that state."""
+
+    counts: dict[tuple[Status, Severity], int]
+    opened: dict[Severity, int]
+    resolved: dict[Severity, int]
+    oldest_open_since: dict[Severity, float | None]
+    oldest_active_since: dict[Severity, float | None]
+
+
+@contextmanager
+def _unavailable_on_error() -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        raise StoreUnavailable() from exc
+
+
+def _load_script(name: str) -> str:
+    folder = resources.files("bot.store") / "scripts"
+    return (folder / "common.lua").read_text() + (folder / f"{name}.lua").read_text()
+
+
+def _pairs(flat: Sequence[Any]) -> dict[str, str]:
+    return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+def _incident(flat: Sequence[Any]) -> Incident:
+    fields = {k: v for k, v in _pairs(flat).items() if v != ""}
+    return Incident.model_validate(fields)
+
+
+class IncidentStore:
+    """Incidents in Redis under one key prefix (with a hash tag, so it also runs on a Cluster)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._route = f"{prefix}seq"
+        self._create = self._script("create")
+        self._transition = self._script("transition")
+        self._amend = self._script("amend")
+        self._page = self._script("page")
+        self._snapshot = self._script("snapshot")
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str, *, timeout: float = 1.0) -> IncidentStore:
+        """Short timeouts: with Redis down, users hear so within seconds instead of hanging."""
+        redis = Redis.from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            health_check_interval=30,
+        )
+        return cls(redis, prefix)
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def _script(self, name: str) -> AsyncScript:
+        return self._redis.register_script(_load_script(name))
+
+    async def _run(self, script: AsyncScript, *args: str | int | float) -> Any:
+        with _unavailable_on_error():
+            return await script(keys=[self._route], args=[self._prefix, *args])
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def create(
+        self,
+        *,
+        title: str,
+        severity: Severity,
+        actor: str,
+        now: float,
+        description: str = "",
+        channel: str | None = None,
+        dedupe_key: str | None = None,
+    ) -> tuple[Incident, bool]:
+        """Open an incident; returns it and whether it is new (False: dedupe_key seen before)."""
+        # Validate before writing so bad input can never leave a half-made incident.
+        draft = Incident(
+            id=1,
+            title=title,
+            description=description,
+            severity=severity,
+            created_by=actor,
+            status_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        event = TimelineEvent(at=now, actor=actor, kind=EventKind.OPENED, value=severity)
+        created, flat = await self._run(
+            self._create,
+            draft.title,
+            draft.description,
+            severity.value,
+            draft.created_by,
+            repr(now),
+            channel or "",
+            event.model_dump_json(),
+            dedupe_key or "",
+            DEDUPE_TTL_SECONDS,
+        )
+        return _incident(flat), bool(created)
+
+    async def transition(
+        self, incident_id: int, target: Status, *, actor: str, now: float, note: str = ""
+    ) -> Change:
+        event = TimelineEvent(at=now, actor=actor, kind=EventKind.STATUS, value=target, note=note)
+        allowed = ",".join(sorted(sources_of(target)))
+        result = await self._run(
+            self._transition,
+            incident_id,
+            target.value,
+            event.actor,
+            repr(now),
+            allowed,
+            event.model_dump_json(),
+        )
+        return _change(result)
+
+    async def assign(self, incident_id: int, assignee: str, *, actor: str, now: float) -> Change:
+        event = TimelineEvent(at=now, actor=actor, kind=EventKind.ASSIGNED, value=assignee)
+        return await self._amend_field(incident_id, "assignee", assignee, now, event)
+
+    async def set_severity(
+        self, incident_id: int, severity: Severity, *, actor: str, now: float
+    ) -> Change:
+        event = TimelineEvent(at=now, actor=actor, kind=EventKind.SEVERITY, value=severity)
+        return await self._amend_field(incident_id, "severity", severity.value, now, event)
+
+    async def add_note(self, incident_id: int, text: str, *, actor: str, now: float) -> Change:
+        event = TimelineEvent(at=now, actor=actor, kind=EventKind.NOTE, note=text)
+        return await self._amend_field(incident_id, "", "", now, event)
+
+    async def _amend_field(
+        self, incident_id: int, field: str, value: str, now: float, event: TimelineEvent
+    ) -> Change:
+        result = await self._run(
+            self._amend, incident_id, field, value, repr(now), event.model_dump_json()
+        )
+        return _change(result)
+
+    async def set_message(self, incident_id: int, channel: str, ts: str) -> None:
+        """Remember where the incident's message is, so later changes can update it in place."""
+        with _unavailable_on_error():
+            await self._redis.hset(
+                f"{self._prefix}i:{incident_id}", mapping={"channel": channel, "message_ts": ts}
+            )
+
+    async def get(self, incident_id: int) -> Incident | None:
+        with _unavailable_on_error():
+            flat = await self._redis.hgetall(f"{self._prefix}i:{incident_id}")
+        return Incident.model_validate({k: v for k, v in flat.items() if v != ""}) if flat else None
+
+    async def get_with_timeline(
+        self, incident_id: int, *, last: int = TIMELINE_SHOWN
+    ) -> tuple[Incident | None, list[TimelineEvent], int]:
+        """The incident, its last `last` timeline events and the total count, in one round trip."""
+        key = f"{self._prefix}t:{incident_id}"
+        with _unavailable_on_error():
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hgetall(f"{self._prefix}i:{incident_id}")
+                pipe.lrange(key, -last, -1)
+                pipe.llen(key)
+                flat, raw_events, total = await pipe.execute()
+        if not flat:
+            return None, [], 0
+        incident = Incident.model_validate({k: v for k, v in flat.items() if v != ""})
+        events = [TimelineEvent.model_validate(json.loads(raw)) for raw in raw_events]
+        return incident, events, int(total)
+
+    async def page(self, which: ListFilter, *, before: int | None = None, limit: int = 10) -> Page:
+        result = await self._run(self._page, which.value, before or _FIRST_PAGE, limit)
+        cursor = result[0]
+        return Page([_incident(flat) for flat in result[1:]], int(cursor) if cursor else None)
+
+    async def snapshot(self) -> Snapshot:
+        severities = list(Severity)
+        flat_counts, open_since, active_since = await self._run(
+            self._snapshot, *(s.value for s in severities)
+        )
+        raw = {k: int(v) for k, v in _pairs(flat_counts).items()}
+        return Snapshot(
+            counts={(st, sv): raw.get(f"{st}:{sv}", 0) for st in Status for sv in Severity},
+            opened={sv: raw.get(f"opened:{sv}", 0) for sv in Severity},
+            resolved={sv: raw.get(f"resolved_total:{sv}", 0) for sv in Severity},
+            oldest_open_since=_since_by_severity(severities, open_since),
+            oldest_active_since=_since_by_severity(severities, active_since),
+        )
+
+
+def _since_by_severity(
+    severities: list[Severity], values: list[str]
+) -> dict[Severity, float | None]:
+    return {sv: float(v) if v else None for sv, v in zip(severities, values, strict=True)}
+
+
+def _change(result: list[Any]) -> Change:
+    outcome, previous, flat = Outcome(result[0]), str(result[1]), result[2]
+    return Change(outcome, _incident(flat) if flat else None, previous)

@@ -1,0 +1,36 @@
+-- Shared by every script (prepended at load). ARGV[1] is the key prefix, which carries one hash
+-- tag, so every key below lives in one cluster slot; KEYS[1] names a key of that slot for routing.
+-- Indexes: x:<status> and x:active and x:all are sorted sets scored by id (lists, newest first);
+-- x:open:<sev> and x:active:<sev> are scored by the time the incident entered them (oldest ages).
+-- Counts: hash c, fields "<status>:<sev>", "opened:<sev>", "resolved_total:<sev>".
+local P = ARGV[1]
+
+local function incident_key(id)
+  return P .. 'i:' .. id
+end
+
+local function enter_status(id, status, sev, now)
+  redis.call('ZADD', P .. 'x:' .. status, id, id)
+  if status == 'open' then
+    redis.call('ZADD', P .. 'x:open:' .. sev, now, id)
+  end
+  redis.call('HINCRBY', P .. 'c', status .. ':' .. sev, 1)
+end
+
+local function leave_status(id, status, sev)
+  redis.call('ZREM', P .. 'x:' .. status, id)
+  if status == 'open' then
+    redis.call('ZREM', P .. 'x:open:' .. sev, id)
+  end
+  redis.call('HINCRBY', P .. 'c', status .. ':' .. sev, -1)
+end
+
+local function set_active(id, sev, now, active)
+  if active then
+    redis.call('ZADD', P .. 'x:active', id, id)
+    redis.call('ZADD', P .. 'x:active:' .. sev, now, id)
+  else
+    redis.call('ZREM', P .. 'x:active', id)
+    redis.call('ZREM', P .. 'x:active:' .. sev, id)
+  end
+end

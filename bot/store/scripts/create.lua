@@ -1,0 +1,25 @@
+-- Open an incident: next id, the hash, the first timeline entry, indexes and counts, atomically.
+-- ARGV: prefix, title, description, severity, actor, now, channel, event_json, dedupe_key, dedupe_ttl
+-- Returns {created (1|0), hash fields...}; a repeated dedupe_key returns the first incident.
+local dedupe_key = ARGV[9]
+if dedupe_key ~= '' then
+  local seen = redis.call('GET', P .. 'd:' .. dedupe_key)
+  if seen then
+    return {0, redis.call('HGETALL', incident_key(seen))}
+  end
+end
+local id = redis.call('INCR', P .. 'seq')
+local sev, now = ARGV[4], ARGV[6]
+local key = incident_key(id)
+redis.call('HSET', key, 'id', id, 'title', ARGV[2], 'description', ARGV[3], 'severity', sev,
+  'status', 'open', 'created_by', ARGV[5], 'created_at', now, 'updated_at', now,
+  'status_by', ARGV[5], 'channel', ARGV[7])
+redis.call('RPUSH', P .. 't:' .. id, ARGV[8])
+redis.call('ZADD', P .. 'x:all', id, id)
+enter_status(id, 'open', sev, now)
+set_active(id, sev, now, true)
+redis.call('HINCRBY', P .. 'c', 'opened:' .. sev, 1)
+if dedupe_key ~= '' then
+  redis.call('SET', P .. 'd:' .. dedupe_key, id, 'EX', ARGV[10])
+end
+return {1, redis.call('HGETALL', key)}
