@@ -189,7 +189,7 @@ class SlackStandin:
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> list[Call]:
         await self._wait(
             lambda: len(self.calls_to(method)) >= count,
@@ -202,7 +202,7 @@ class SlackStandin:
         self,
         key: str,
         count: int = 1,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> list[ResponsePost]:
         await self._wait(
             lambda: len(self.responses_to(key)) >= count,
@@ -220,7 +220,7 @@ class SlackStandin:
 
     async def wait_for_socket(
         self,
-        timeout: float = 10.0,  # noqa: ASYNC109
+        timeout: float = 10.0,
         *,
         connections: int = 1,
     ) -> None:
@@ -276,7 +276,7 @@ class SlackStandin:
     async def wait_for_ack(
         self,
         envelope_id: str,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> dict[str, Any]:
         def find() -> dict[str, Any] | None:
             return next((a for a in self.socket_acks if a.get("envelope_id") == envelope_id), None)

@@ -1,0 +1,138 @@
+"""`python -m bot`: wire settings, store, Slack and the side server in one loop; stop cleanly."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from contextlib import AsyncExitStack
+
+from aiohttp import web
+
+from bot import __version__
+from bot.config import ConfigError, Settings, configure_logging, load_settings
+from bot.observability.metrics import Metrics
+from bot.observability.server import build_side_app
+from bot.service.incidents import IncidentService
+from bot.slack.app import EVENTS_PATH, build_app, connect_socket_mode, http_routes, web_client
+from bot.slack.background import BackgroundTasks
+from bot.slack.deps import SlackDeps
+from bot.slack.effects import SlackEffects
+from bot.slack.ids import ActionId, CallbackId
+from bot.slack.messenger import Messenger
+from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError, find_server_binary
+from bot.store.redis_store import IncidentStore
+
+log = logging.getLogger("bot")
+DRAIN_SECONDS = 10.0
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the operator."""
+
+
+async def _redis_url(settings: Settings, stack: AsyncExitStack) -> str:
+    if settings.redis_url is not None:
+        return settings.redis_url.get_secret_value()
+    embedded = EmbeddedRedis(
+        settings.data_dir.resolve(), find_server_binary(settings.redis_server_bin)
+    )
+    url = await embedded.start()
+    stack.push_async_callback(embedded.stop)
+    log.info(
+        "embedded %s started, data in %s", embedded.server_version, settings.data_dir.resolve()
+    )
+    return url
+
+
+async def _serve_site(
+    app: web.Application, host: str, port: int, variable: str, stack: AsyncExitStack
+) -> None:
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=DRAIN_SECONDS)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port} ({variable}): {exc.strerror}") from None
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run until `stop` is set; the exit stack unwinds in reverse: connections first, Redis last."""
+    async with AsyncExitStack() as stack:
+        store = IncidentStore.from_url(await _redis_url(settings, stack), settings.redis_prefix)
+        stack.push_async_callback(store.close)
+        if not await store.ping():
+            log.warning("Redis does not answer yet; /readyz reports 503 until it does")
+        labels = [a.metric_label for a in ActionId] + [c.metric_label for c in CallbackId]
+        metrics = Metrics(__version__, handler_labels=labels)
+        service = IncidentService(store, metrics)
+        client = web_client(settings.secret("bot"), settings.slack_api_url)
+        messenger = Messenger(client, metrics)
+        stack.push_async_callback(messenger.close)
+        tasks = BackgroundTasks()
+        stack.push_async_callback(tasks.drain, DRAIN_SECONDS)
+        effects = SlackEffects(messenger, service, time.time, settings.incident_channel)
+        deps = SlackDeps(service, metrics, effects, tasks, time.time)
+        http_mode = settings.mode == "http"
+        bolt = build_app(client, settings.secret("signing") if http_mode else None, deps)
+        await _serve_site(
+            build_side_app(store, metrics),
+            settings.host,
+            settings.metrics_port,
+            "METRICS_PORT",
+            stack,
+        )
+        if http_mode:
+            events = web.Application()
+            events.add_routes(http_routes(bolt))
+            await _serve_site(events, settings.host, settings.port, "PORT", stack)
+            where = f"http://{settings.host}:{settings.port}{EVENTS_PATH}"
+        else:
+            handler = await connect_socket_mode(bolt, settings.secret("app"))
+            stack.push_async_callback(handler.close_async)
+            where = "Socket Mode"
+        log.info(
+            "IncidentWatch %s ready: Slack via %s, metrics on :%d/metrics",
+            __version__,
+            where,
+            settings.metrics_port,
+        )
+        await stop.wait()
+        log.info("shutting down: finishing in-flight work (at most %.0fs)", DRAIN_SECONDS)
+
+
+async def _run(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(settings, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="IncidentWatch Slack bot")
+    parser.add_argument(
+        "command", nargs="?", default="run", choices=["run"], help="run the bot (default)"
+    )
+    parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"incidentwatch: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        asyncio.run(_run(settings))
+    except (StartupError, EmbeddedRedisError) as exc:
+        print(f"incidentwatch: {exc}", file=sys.stderr)
+        return 1
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Settings: every environment variable (and `.env`) in one place, checked once at start-up."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Mode = Literal["socket", "http"]
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message names the variable and never its value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_mode: Mode | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    host: str = "0.0.0.0"
+    port: Annotated[int, Field(ge=1, le=65535)] = 3000
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9100
+    redis_url: SecretStr | None = None
+    redis_server_bin: str | None = None
+    data_dir: Path = Path("./data")
+    redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "{incidentwatch}:"
+    incident_channel: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @model_validator(mode="after")
+    def _mode_requirements(self) -> Settings:
+        if self.slack_mode is None:
+            self.slack_mode = "socket" if self.slack_app_token else "http"
+        if self.slack_mode == "socket" and not _given(self.slack_app_token):
+            raise ValueError(
+                "SLACK_APP_TOKEN is required in Socket Mode (an app-level token, xapp-…)"
+            )
+        if self.slack_mode == "http" and not _given(self.slack_signing_secret):
+            raise ValueError(
+                "SLACK_SIGNING_SECRET is required in HTTP mode (Basic Information > Signing Secret)"
+            )
+        return self
+
+    @property
+    def mode(self) -> Mode:
+        return self.slack_mode or "http"
+
+    def secret(self, name: Literal["bot", "app", "signing"]) -> str:
+        value = {
+            "bot": self.slack_bot_token,
+            "app": self.slack_app_token,
+            "signing": self.slack_signing_secret,
+        }[name]
+        return value.get_secret_value() if value is not None else ""
+
+
+def _given(value: SecretStr | None) -> bool:
+    return value is not None and bool(value.get_secret_value().strip())
+
+
+def load_settings(require_slack: bool = True) -> Settings:
+    """Read the environment; raise ConfigError with one line naming the variable (no values)."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        variable = "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{variable}: {message}" if variable else message) from None
+    if require_slack and not _given(settings.slack_bot_token):
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is required (the bot token, xoxb-…; see README Quick start)"
+        )
+    return settings
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Their DEBUG lines include request bodies; keep them out unless asked for explicitly.
+    for noisy in ("slack_sdk", "slack_bolt", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.INFO))

@@ -1,0 +1,1 @@
+"""Metrics, and the side server that exposes them with the health checks."""

@@ -1,0 +1,183 @@
+"""IncidentService: runs a parsed command for an actor against the store and says what happened."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.domain.commands import (
+    AddNote,
+    Assign,
+    Command,
+    Help,
+    List,
+    ListFilter,
+    Open,
+    SetSeverity,
+    Show,
+    Transition,
+)
+from bot.domain.incident import Incident, Severity, Status, TimelineEvent
+from bot.observability.metrics import Metrics
+from bot.store.redis_store import Change, IncidentStore, Outcome, Page, StoreUnavailable
+
+PAGE_SIZE = 10
+
+
+class Refusal(StrEnum):
+    MISSING = "missing"
+    ILLEGAL = "illegal"
+
+
+@dataclass(frozen=True)
+class Opened:
+    incident: Incident
+    new: bool
+
+
+@dataclass(frozen=True)
+class Updated:
+    """A change was committed; `what` names it (ack, resolve, assign, sev, note…)."""
+
+    incident: Incident
+    what: str
+    previous: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The incident already was in the asked-for state."""
+
+    incident: Incident
+    what: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    incident_id: int
+    reason: Refusal
+    incident: Incident | None = None
+    target: Status | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    filter: ListFilter
+    page: Page
+
+
+@dataclass(frozen=True)
+class Details:
+    incident: Incident
+    events: list[TimelineEvent]
+    total_events: int
+
+
+@dataclass(frozen=True)
+class HelpWanted:
+    pass
+
+
+@dataclass(frozen=True)
+class FormWanted:
+    severity: Severity
+
+
+Result = Opened | Updated | Unchanged | Refused | Listing | Details | HelpWanted | FormWanted
+
+
+class IncidentService:
+    def __init__(
+        self, store: IncidentStore, metrics: Metrics, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._store = store
+        self._metrics = metrics
+        self._clock = clock
+
+    async def execute(self, command: Command, actor: str, channel: str | None) -> Result:
+        """Run one command; raises StoreUnavailable (and counts it) when Redis is down."""
+        try:
+            return await self._dispatch(command, actor, channel)
+        except StoreUnavailable:
+            self._metrics.redis_errors.inc()
+            raise
+
+    async def _dispatch(self, command: Command, actor: str, channel: str | None) -> Result:
+        now = self._clock()
+        match command:
+            case Help():
+                return HelpWanted()
+            case Open(severity=severity, title=title):
+                if title is None:
+                    return FormWanted(severity)
+                return await self.open(title, severity, actor, channel)
+            case List(filter=which):
+                return await self.list(which)
+            case Show(id=number):
+                return await self.details(number)
+            case Transition(id=number, target=target, name=verb, note=note):
+                change = await self._store.transition(
+                    number, target, actor=actor, now=now, note=note
+                )
+                if change.outcome is Outcome.OK and change.incident is not None:
+                    self._metrics.observe_transition(change.incident, Status(change.previous))
+                return _result(number, verb, change, target)
+            case Assign(id=number, user=user):
+                change = await self._store.assign(number, user or actor, actor=actor, now=now)
+                return _result(number, "assign", change)
+            case SetSeverity(id=number, severity=severity):
+                change = await self._store.set_severity(number, severity, actor=actor, now=now)
+                return _result(number, "sev", change)
+            case AddNote(id=number, text=text):
+                change = await self._store.add_note(number, text, actor=actor, now=now)
+                return _result(number, "note", change)
+
+    async def open(
+        self,
+        title: str,
+        severity: Severity,
+        actor: str,
+        channel: str | None,
+        *,
+        description: str = "",
+        dedupe_key: str | None = None,
+    ) -> Opened:
+        try:
+            incident, new = await self._store.create(
+                title=title,
+                severity=severity,
+                actor=actor,
+                now=self._clock(),
+                description=description,
+                channel=channel,
+                dedupe_key=dedupe_key,
+            )
+        except StoreUnavailable:
+            self._metrics.redis_errors.inc()
+            raise
+        return Opened(incident, new)
+
+    async def list(self, which: ListFilter, before: int | None = None) -> Listing:
+        return Listing(which, await self._store.page(which, before=before, limit=PAGE_SIZE))
+
+    async def details(self, number: int) -> Details | Refused:
+        incident, events, total = await self._store.get_with_timeline(number)
+        if incident is None:
+            return Refused(number, Refusal.MISSING)
+        return Details(incident, events, total)
+
+    async def remember_message(self, incident_id: int, channel: str, ts: str) -> None:
+        await self._store.set_message(incident_id, channel, ts)
+
+
+def _result(number: int, what: str, change: Change, target: Status | None = None) -> Result:
+    incident = change.incident
+    if change.outcome is Outcome.MISSING or incident is None:
+        return Refused(number, Refusal.MISSING)
+    if change.outcome is Outcome.ILLEGAL:
+        return Refused(number, Refusal.ILLEGAL, incident, target)
+    if change.outcome is Outcome.SAME:
+        return Unchanged(incident, what)
+    return Updated(incident, what, change.previous)

@@ -1,0 +1,1 @@
+"""The Slack face: Bolt listeners for the command, buttons and modal; pure Block Kit renderers."""

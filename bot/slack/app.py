@@ -1,0 +1,67 @@
+"""The Bolt AsyncApp factory, its one error handler, and the two ways in: HTTP and Socket Mode."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.deps import SlackDeps
+from bot.slack.listeners import register_all
+
+log = logging.getLogger(__name__)
+EVENTS_PATH = "/slack/events"
+
+
+def web_client(token: str, api_url: str) -> AsyncWebClient:
+    # slack_sdk joins base_url and the method with urljoin: without the slash, "/api" is lost.
+    return AsyncWebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+
+
+def build_app(client: AsyncWebClient, signing_secret: str | None, deps: SlackDeps) -> AsyncApp:
+    """An AsyncApp whose listeners finish before the response (they only touch Redis, ~1 ms);
+    Slack Web API calls run as background tasks, so acks never wait for Slack."""
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret or "",
+        request_verification_enabled=signing_secret is not None,
+        process_before_response=True,
+        logger=logging.getLogger("bot.slack.bolt"),
+    )
+    register_all(app, deps)
+
+    @app.error
+    async def unexpected(error: Exception) -> BoltResponse:
+        ref = uuid.uuid4().hex[:8]
+        log.error("unexpected error ref=%s: %s", ref, type(error).__name__, exc_info=error)
+        message = {
+            "response_type": "ephemeral",
+            "text": f":warning: Something went wrong (ref {ref}). Please try again.",
+        }
+        return BoltResponse(
+            status=200, body=json.dumps(message), headers={"content-type": "application/json"}
+        )
+
+    return app
+
+
+def http_routes(app: AsyncApp) -> list[web.RouteDef]:
+    async def events(request: web.Request) -> web.Response:
+        response = await app.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(response)
+
+    return [web.post(EVENTS_PATH, events)]
+
+
+async def connect_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
+    """Connect Socket Mode; apps.connections.open goes through app.client's base URL."""
+    handler = AsyncSocketModeHandler(app, app_token)
+    await handler.connect_async()  # type: ignore[no-untyped-call]
+    return handler

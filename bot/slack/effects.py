@@ -1,0 +1,142 @@
+"""What follows an ack: announce, refresh the message, thread the activity, tell the user."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain.incident import Incident
+from bot.service.incidents import IncidentService, Refused, Unchanged, Updated
+from bot.slack.blocks import activity_text, describe, incident_text, render_incident
+from bot.slack.messenger import Messenger
+from bot.store.redis_store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReplyTo:
+    """Where to tell one person something: a response_url, or else an ephemeral in a channel."""
+
+    user: str
+    channel: str | None
+    response_url: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageAt:
+    channel: str
+    ts: str
+
+
+class SlackEffects:
+    def __init__(
+        self,
+        messenger: Messenger,
+        service: IncidentService,
+        clock: Callable[[], float],
+        incident_channel: str | None = None,
+    ) -> None:
+        self._messenger = messenger
+        self._service = service
+        self._clock = clock
+        self._incident_channel = incident_channel
+
+    def channel_for(self, origin: str | None) -> str | None:
+        return self._incident_channel or origin
+
+    async def tell(self, to: ReplyTo, text: str) -> None:
+        message: dict[str, Any] = {
+            "response_type": "ephemeral",
+            "replace_original": False,
+            "text": text,
+        }
+        if to.response_url and await self._messenger.respond(to.response_url, message):
+            return
+        if to.channel:
+            await self._messenger.call(
+                "chat.postEphemeral", channel=to.channel, user=to.user, text=text
+            )
+
+    async def replace(self, response_url: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Replace an ephemeral message (a list page) in place."""
+        message = {
+            "response_type": "ephemeral",
+            "replace_original": True,
+            "text": text,
+            "blocks": blocks,
+        }
+        await self._messenger.respond(response_url, message)
+
+    async def open_form(self, trigger_id: str, view: dict[str, Any], to: ReplyTo) -> None:
+        if await self._messenger.call("views.open", trigger_id=trigger_id, view=view) is None:
+            await self.tell(
+                to, "I could not open the form. Try `/incident open sev2 <title>` instead."
+            )
+
+    async def announce(self, incident: Incident, channel: str, to: ReplyTo) -> None:
+        """Post the incident message in the channel and remember where it is."""
+        posted = await self._messenger.call(
+            "chat.postMessage",
+            channel=channel,
+            text=incident_text(incident),
+            blocks=render_incident(incident, self._clock()),
+        )
+        if posted is None:
+            await self.tell(
+                to,
+                f"*{incident.ref}* is open, but I could not post it in <#{channel}>. "
+                "Invite me there (`/invite @IncidentWatch`) or set INCIDENT_CHANNEL.",
+            )
+            return
+        try:
+            await self._service.remember_message(
+                incident.id, str(posted["channel"]), str(posted["ts"])
+            )
+        except StoreUnavailable:
+            log.warning("could not remember the message of %s: store unavailable", incident.ref)
+
+    async def after_change(
+        self,
+        result: Updated | Unchanged | Refused,
+        actor: str,
+        to: ReplyTo,
+        clicked: MessageAt | None,
+    ) -> None:
+        """Bring the incident's message up to date; thread the change; explain a refusal."""
+        if not isinstance(result, Updated):
+            await self.tell(to, describe(result))
+        incident = result.incident
+        if incident is None:
+            return
+        where = _message_of(incident) or clicked
+        if where is None:
+            return
+        updated = await self._messenger.call(
+            "chat.update",
+            channel=where.channel,
+            ts=where.ts,
+            text=incident_text(incident),
+            blocks=render_incident(incident, self._clock()),
+        )
+        if updated is None:
+            if isinstance(result, Updated):
+                await self.tell(
+                    to, f"*{incident.ref}* was changed, but its message could not be refreshed."
+                )
+            return
+        if isinstance(result, Updated):
+            await self._messenger.call(
+                "chat.postMessage",
+                channel=where.channel,
+                thread_ts=where.ts,
+                text=activity_text(result, actor),
+            )
+
+
+def _message_of(incident: Incident) -> MessageAt | None:
+    if incident.channel and incident.message_ts:
+        return MessageAt(incident.channel, incident.message_ts)
+    return None

@@ -1,0 +1,105 @@
+"""Buttons: incident steps on the incident message, and "Next page" on a list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+
+from bot.domain.commands import Assign, Command, Transition
+from bot.domain.incident import Status, parse_id
+from bot.service.incidents import Details, FormWanted, HelpWanted, Listing, Opened
+from bot.slack.blocks import STORE_DOWN, parse_page_value, render_list
+from bot.slack.deps import SlackDeps
+from bot.slack.effects import MessageAt, ReplyTo
+from bot.slack.ids import ActionId
+from bot.store.redis_store import StoreUnavailable
+
+STALE = "That button is out of date; use `/incident list` to find the incident."
+
+
+def _command_for(action: ActionId, number: int) -> Command:
+    match action:
+        case ActionId.ACKNOWLEDGE:
+            return Transition(number, Status.IN_PROGRESS, "ack")
+        case ActionId.RESOLVE:
+            return Transition(number, Status.RESOLVED, "resolve")
+        case ActionId.REOPEN:
+            return Transition(number, Status.OPEN, "reopen")
+        case _:
+            return Assign(number, None)
+
+
+INCIDENT_BUTTONS = (ActionId.ACKNOWLEDGE, ActionId.RESOLVE, ActionId.REOPEN, ActionId.ASSIGN_ME)
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    async def incident_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await handle_incident_button(deps, ack, body, action)
+
+    async def list_page(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await handle_list_page(deps, ack, body, action)
+
+    for action_id in INCIDENT_BUTTONS:
+        app.action(action_id.value)(incident_button)
+    app.action(ActionId.LIST_PAGE.value)(list_page)
+
+
+def _reply_to(body: dict[str, Any]) -> ReplyTo:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return ReplyTo(str(body["user"]["id"]), channel, body.get("response_url"))
+
+
+def _clicked(body: dict[str, Any]) -> MessageAt | None:
+    container = body.get("container") or {}
+    if container.get("is_ephemeral") or not container.get("message_ts"):
+        return None
+    return MessageAt(str(container.get("channel_id")), str(container["message_ts"]))
+
+
+async def handle_incident_button(
+    deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+) -> None:
+    action_id = ActionId(action["action_id"])
+    with deps.timed(lambda: action_id.metric_label):
+        to = _reply_to(body)
+        number = parse_id(str(action.get("value", "")))
+        if number is None:
+            await ack()
+            deps.tasks.spawn(deps.effects.tell(to, STALE))
+            return
+        try:
+            result = await deps.service.execute(
+                _command_for(action_id, number), to.user, to.channel
+            )
+        except StoreUnavailable:
+            await ack()
+            deps.tasks.spawn(deps.effects.tell(to, STORE_DOWN))
+            return
+        await ack()
+        if isinstance(result, Opened | Listing | Details | HelpWanted | FormWanted):
+            return  # buttons only change incidents; these cannot come back
+        deps.tasks.spawn(deps.effects.after_change(result, to.user, to, _clicked(body)))
+
+
+async def handle_list_page(
+    deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+) -> None:
+    with deps.timed(lambda: ActionId.LIST_PAGE.metric_label):
+        to = _reply_to(body)
+        page = parse_page_value(str(action.get("value", "")))
+        if page is None or not to.response_url:
+            await ack()
+            deps.tasks.spawn(deps.effects.tell(to, STALE))
+            return
+        try:
+            listing = await deps.service.list(page[0], before=page[1])
+        except StoreUnavailable:
+            await ack()
+            deps.tasks.spawn(deps.effects.tell(to, STORE_DOWN))
+            return
+        await ack()
+        blocks = render_list(listing, deps.clock())
+        deps.tasks.spawn(deps.effects.replace(to.response_url, "Incidents", blocks))

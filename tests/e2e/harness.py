@@ -1,0 +1,166 @@
+"""Start the real `python -m bot` process against the Slack stand-in and a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from slack_requests import SlackDriver
+from slack_standin import SlackStandin
+
+REPO = Path(__file__).resolve().parents[2]
+SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
+BOT_TOKEN = "xoxb-e2e-bot-token"
+APP_TOKEN = "xapp-e2e-app-token"
+# Variables of the machine that must not leak into the bot under test.
+_SCRUBBED = (
+    "SLACK_",
+    "REDIS_",
+    "API_TOKEN",
+    "INCIDENT_CHANNEL",
+    "DATA_DIR",
+    "PORT",
+    "HOST",
+    "METRICS_PORT",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class BotProcess:
+    proc: asyncio.subprocess.Process
+    port: int
+    metrics_port: int
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(self.metrics_url + path) as reply,
+        ):
+            return reply.status, await reply.text()
+
+    async def metric(self, name: str) -> float | None:
+        """The value of one series (name with labels exactly as exposed), or None if absent."""
+        _, text = await self.get("/metrics")
+        for line in text.splitlines():
+            if line.startswith(name + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    async def stop(self, signum: int = signal.SIGTERM, timeout: float = 20.0) -> int:
+        if self.proc.returncode is None:
+            self.proc.send_signal(signum)
+            try:
+                await asyncio.wait_for(self.proc.wait(), timeout)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        assert self.proc.returncode is not None
+        return self.proc.returncode
+
+
+def bot_env(
+    standin: SlackStandin, port: int, metrics_port: int, **overrides: str
+) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
+    env.update(
+        PYTHONPATH=str(REPO),
+        PYTHONUNBUFFERED="1",
+        SLACK_BOT_TOKEN=BOT_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_MODE="http",
+        SLACK_API_URL=standin.base_url,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        METRICS_PORT=str(metrics_port),
+        LOG_LEVEL="INFO",
+    )
+    env.update(overrides)
+    return env
+
+
+async def wait_ready(bot: BotProcess, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if bot.proc.returncode is not None:
+                raise AssertionError(f"bot exited with {bot.proc.returncode}:\n{bot.log_text()}")
+            try:
+                async with session.get(bot.metrics_url + "/readyz") as reply:
+                    if reply.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"bot not ready after {timeout}s:\n{bot.log_text()}")
+
+
+@asynccontextmanager
+async def run_bot(
+    standin: SlackStandin,
+    *,
+    redis_url: str | None,
+    prefix: str,
+    ready: bool = True,
+    **overrides: str,
+) -> AsyncIterator[BotProcess]:
+    """`python -m bot` in HTTP mode (unless overridden), in a scratch working directory so a
+    developer's .env is never read; REDIS_URL unset (None) means the embedded server."""
+    port, metrics_port = free_port(), free_port()
+    extra = dict(overrides)
+    if redis_url is not None:
+        extra["REDIS_URL"] = redis_url
+    extra.setdefault("REDIS_PREFIX", prefix)
+    env = bot_env(standin, port, metrics_port, **extra)
+    with tempfile.TemporaryDirectory(prefix="iw-e2e-") as scratch:
+        log_path = Path(scratch) / "bot.log"
+        with log_path.open("wb") as log_file:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=scratch, env=env, stdout=log_file, stderr=log_file
+            )
+        bot = BotProcess(proc, port, metrics_port, log_path, env)
+        try:
+            if ready:
+                await wait_ready(bot)
+            yield bot
+        finally:
+            await bot.stop()
+
+
+@asynccontextmanager
+async def bot_and_driver(
+    standin: SlackStandin, *, redis_url: str | None, prefix: str, **overrides: str
+) -> AsyncIterator[tuple[BotProcess, SlackDriver]]:
+    async with (
+        run_bot(standin, redis_url=redis_url, prefix=prefix, **overrides) as bot,
+        SlackDriver(bot.events_url, SIGNING_SECRET, standin) as driver,
+    ):
+        yield bot, driver
