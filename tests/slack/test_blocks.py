@@ -1,0 +1,210 @@
+"""Renderers tested as data: Block Kit shapes and limits, escaping, the buttons per status."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.domain.commands import ListFilter
+from bot.domain.incident import (
+    DESCRIPTION_MAX,
+    NOTE_MAX,
+    TITLE_MAX,
+    EventKind,
+    Incident,
+    Severity,
+    Status,
+    TimelineEvent,
+)
+from bot.service.incidents import Details, Listing, Opened, Refusal, Refused, Unchanged, Updated
+from bot.slack.blocks import (
+    MAX_BLOCKS,
+    describe,
+    escape,
+    render_details,
+    render_help,
+    render_incident,
+    render_list,
+    render_open_modal,
+)
+from bot.slack.ids import ActionId, CallbackId
+from bot.store.redis_store import Page
+
+NOW = 1_700_000_000.0
+PINGS = re.compile(r"<!(channel|here|everyone|subteam)")
+
+
+def make(**fields: Any) -> Incident:
+    base: dict[str, Any] = {
+        "id": 42,
+        "title": "Checkout API returns 502",
+        "created_by": "U0ALICE",
+        "status_by": "U0ALICE",
+        "created_at": NOW - 300,
+        "updated_at": NOW - 300,
+    }
+    return Incident.model_validate(base | fields)
+
+
+def check_blocks(blocks: list[dict[str, Any]]) -> None:
+    """The Block Kit limits Slack enforces (it rejects the whole message otherwise)."""
+    assert 0 < len(blocks) <= MAX_BLOCKS
+    for block in blocks:
+        kind = block["type"]
+        assert kind in {"header", "section", "context", "actions", "divider", "input"}
+        if kind == "header":
+            assert block["text"]["type"] == "plain_text" and len(block["text"]["text"]) <= 150
+        if kind == "section":
+            assert "text" in block or "fields" in block
+            if "text" in block:
+                assert 0 < len(block["text"]["text"]) <= 3000
+            for field in block.get("fields", []):
+                assert len(field["text"]) <= 2000
+            assert len(block.get("fields", [])) <= 10
+        if kind == "actions":
+            assert 0 < len(block["elements"]) <= 25
+            for element in block["elements"]:
+                assert len(element["text"]["text"]) <= 75
+                assert len(element["value"]) <= 2000
+                assert len(element["action_id"]) <= 255
+                assert element["action_id"] in {a.value for a in ActionId}
+        if "block_id" in block:
+            assert len(block["block_id"]) <= 255
+
+
+def buttons(blocks: list[dict[str, Any]]) -> list[str]:
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (Status.OPEN, ["incident_acknowledge", "incident_resolve", "incident_assign_me"]),
+        (Status.IN_PROGRESS, ["incident_resolve", "incident_assign_me"]),
+        (Status.RESOLVED, ["incident_reopen"]),
+    ],
+)
+def test_buttons_offer_only_legal_next_steps(status: Status, expected: list[str]) -> None:
+    incident = make(status=status, resolved_at=NOW if status is Status.RESOLVED else None)
+    blocks = render_incident(incident, NOW)
+    check_blocks(blocks)
+    assert buttons(blocks) == expected
+    assert all(e["value"] == "42" for b in blocks if b["type"] == "actions" for e in b["elements"])
+
+
+def test_incident_message_shows_what_on_call_needs() -> None:
+    text = json.dumps(render_incident(make(assignee="U0BOB", severity="sev1"), NOW))
+    for fragment in (
+        "INC-42",
+        "Checkout API returns 502",
+        "SEV1",
+        "Open",
+        "<@U0ALICE>",
+        "<@U0BOB>",
+        "5m",
+    ):
+        assert fragment in text
+
+
+def test_markup_in_user_text_never_pings() -> None:
+    hostile = "<!channel> <!here> <!subteam^S1|ops> <@U0EVIL> *bold* & <https://x|y>"
+    incident = make(title=hostile[:TITLE_MAX], description=hostile)
+    event = TimelineEvent(at=NOW, actor="U0BOB", kind=EventKind.NOTE, note=hostile)
+    rendered = [
+        render_incident(incident, NOW),
+        render_list(Listing(ListFilter.ALL, Page([incident], None)), NOW),
+        render_details(Details(incident, [event], 1), NOW),
+        render_help(hostile),
+    ]
+    for blocks in rendered:
+        check_blocks(blocks)
+        for block in blocks:
+            for text in _mrkdwn_texts(block):
+                assert not PINGS.search(text), text
+                assert "<@U0EVIL>" not in text
+
+
+def _mrkdwn_texts(block: dict[str, Any]) -> list[str]:
+    texts = [block["text"]] if isinstance(block.get("text"), dict) else []
+    texts += block.get("fields", []) + block.get("elements", [])
+    return [t["text"] for t in texts if isinstance(t, dict) and t.get("type") == "mrkdwn"]
+
+
+def test_escape() -> None:
+    assert escape("a & <b> <!channel>") == "a &amp; &lt;b&gt; &lt;!channel&gt;"
+
+
+def test_longest_title_is_truncated_in_header_and_shown_whole() -> None:
+    incident = make(id=999_999_999, title="x" * TITLE_MAX)
+    blocks = render_incident(incident, NOW)
+    check_blocks(blocks)
+    assert blocks[0]["text"]["text"].endswith("…")
+    assert blocks[1]["text"]["text"] == "x" * TITLE_MAX
+
+
+def test_list_has_next_page_button_only_when_more() -> None:
+    page = [make(id=i) for i in range(10, 0, -1)]
+    more = render_list(Listing(ListFilter.ACTIVE, Page(page, 1)), NOW)
+    check_blocks(more)
+    assert buttons(more) == [ActionId.LIST_PAGE.value]
+    assert more[-1]["elements"][0]["value"] == "active:1"
+    last = render_list(Listing(ListFilter.ACTIVE, Page(page, None)), NOW)
+    assert buttons(last) == []
+    empty = render_list(Listing(ListFilter.RESOLVED, Page([], None)), NOW)
+    assert "No resolved incidents" in empty[0]["text"]["text"]
+
+
+def test_details_fit_block_kit_with_a_huge_timeline() -> None:
+    events = [
+        TimelineEvent(at=NOW + i, actor="U0BOB", kind=EventKind.NOTE, note="n" * NOTE_MAX)
+        for i in range(50)
+    ]
+    incident = make(description="d" * DESCRIPTION_MAX)
+    blocks = render_details(Details(incident, events, 500), NOW)
+    check_blocks(blocks)
+    assert "last 50 of 500" in json.dumps(blocks)
+
+
+@settings(max_examples=200)
+@given(
+    title=st.text(min_size=1, max_size=TITLE_MAX).filter(lambda t: t.strip()),
+    note=st.text(max_size=NOTE_MAX),
+    status=st.sampled_from(list(Status)),
+    severity=st.sampled_from(list(Severity)),
+)
+def test_any_incident_renders_within_limits(
+    title: str, note: str, status: Status, severity: Severity
+) -> None:
+    try:
+        incident = make(title=title, status=status, severity=severity, description=note)
+    except ValueError:
+        return  # only control characters: the model refuses it, nothing to render
+    event = TimelineEvent(at=NOW, actor="U0BOB", kind=EventKind.NOTE, note=note)
+    check_blocks(render_incident(incident, NOW))
+    check_blocks(render_details(Details(incident, [event] * 60, 60), NOW))
+    check_blocks(render_list(Listing(ListFilter.ALL, Page([incident] * 10, 3)), NOW))
+
+
+def test_modal_shape() -> None:
+    view = render_open_modal(Severity.SEV2, "C0INCIDENT")
+    assert view["callback_id"] == CallbackId.OPEN_INCIDENT.value
+    assert view["private_metadata"] == "C0INCIDENT"
+    assert len(view["title"]["text"]) <= 24
+    assert [b["block_id"] for b in view["blocks"]] == ["title", "severity", "description"]
+    assert view["blocks"][0]["element"]["max_length"] == TITLE_MAX
+    assert view["blocks"][1]["element"]["initial_option"]["value"] == "sev2"
+
+
+def test_feedback_texts() -> None:
+    resolved = make(status="resolved", status_by="U0BOB", resolved_at=NOW)
+    assert "already resolved (by <@U0BOB>)" in describe(Unchanged(resolved, "resolve"))
+    assert "There is no incident INC-7" in describe(Refused(7, Refusal.MISSING))
+    illegal = describe(Refused(42, Refusal.ILLEGAL, make(), Status.OPEN))
+    assert "INC-42" in illegal and "open" in illegal
+    assert "Opened *INC-42*" in describe(Opened(make(), True), "C1")
+    assert "acknowledged *INC-42*" in describe(Updated(make(status="in_progress"), "ack", "open"))
