@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from blockkit import check_blocks, mrkdwn_texts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +24,6 @@ from bot.domain.incident import (
 )
 from bot.service.incidents import Details, Listing, Opened, Refusal, Refused, Unchanged, Updated
 from bot.slack.blocks import (
-    MAX_BLOCKS,
     describe,
     escape,
     render_details,
@@ -49,32 +49,6 @@ def make(**fields: Any) -> Incident:
         "updated_at": NOW - 300,
     }
     return Incident.model_validate(base | fields)
-
-
-def check_blocks(blocks: list[dict[str, Any]]) -> None:
-    """The Block Kit limits Slack enforces (it rejects the whole message otherwise)."""
-    assert 0 < len(blocks) <= MAX_BLOCKS
-    for block in blocks:
-        kind = block["type"]
-        assert kind in {"header", "section", "context", "actions", "divider", "input"}
-        if kind == "header":
-            assert block["text"]["type"] == "plain_text" and len(block["text"]["text"]) <= 150
-        if kind == "section":
-            assert "text" in block or "fields" in block
-            if "text" in block:
-                assert 0 < len(block["text"]["text"]) <= 3000
-            for field in block.get("fields", []):
-                assert len(field["text"]) <= 2000
-            assert len(block.get("fields", [])) <= 10
-        if kind == "actions":
-            assert 0 < len(block["elements"]) <= 25
-            for element in block["elements"]:
-                assert len(element["text"]["text"]) <= 75
-                assert len(element["value"]) <= 2000
-                assert len(element["action_id"]) <= 255
-                assert element["action_id"] in {a.value for a in ActionId}
-        if "block_id" in block:
-            assert len(block["block_id"]) <= 255
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[str]:
@@ -124,15 +98,9 @@ def test_markup_in_user_text_never_pings() -> None:
     for blocks in rendered:
         check_blocks(blocks)
         for block in blocks:
-            for text in _mrkdwn_texts(block):
+            for text in mrkdwn_texts(block):
                 assert not PINGS.search(text), text
                 assert "<@U0EVIL>" not in text
-
-
-def _mrkdwn_texts(block: dict[str, Any]) -> list[str]:
-    texts = [block["text"]] if isinstance(block.get("text"), dict) else []
-    texts += block.get("fields", []) + block.get("elements", [])
-    return [t["text"] for t in texts if isinstance(t, dict) and t.get("type") == "mrkdwn"]
 
 
 def test_escape() -> None:
