@@ -1,17 +1,58 @@
-"""Shared fixtures: the machine's real Redis under a unique key prefix per test, cleaned after."""
+"""Shared fixtures: a real Redis under a unique key prefix per test, cleaned after."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
+import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
+from bot.store.embedded import find_server_binary
 from bot.store.redis_store import IncidentStore
 
+# TEST_REDIS_URL=<url> picks a Redis; TEST_REDIS_URL=private forces a private server for the run.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+_private_server: subprocess.Popen[bytes] | None = None
+
+
+def _answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Use the machine's Redis on 6379; on a machine without one, start a private server."""
+    global REDIS_URL, _private_server
+    wanted = os.environ.get("TEST_REDIS_URL")
+    if wanted != "private" and (wanted or _answers(6379)):
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    folder = tempfile.mkdtemp(prefix="iw-test-redis-")
+    options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    _private_server = subprocess.Popen(
+        [str(find_server_binary()), *options, "--dir", folder], stdout=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 10
+    while not _answers(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    REDIS_URL = f"redis://127.0.0.1:{port}/0"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _private_server is not None:
+        _private_server.terminate()
+        _private_server.wait(10)
 
 
 @pytest.fixture
