@@ -6,11 +6,16 @@ import json
 import logging
 import uuid
 
-from aiohttp import web
+from aiohttp import ClientConnectorError, ServerConnectionError, ServerDisconnectedError, web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.deps import SlackDeps
@@ -20,9 +25,24 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
+SLACK_TIMEOUT_SECONDS = 10
+SLACK_RETRIES = 2
+
+
 def web_client(token: str, api_url: str) -> AsyncWebClient:
-    # slack_sdk joins base_url and the method with urljoin: without the slash, "/api" is lost.
-    return AsyncWebClient(token=token, base_url=api_url if api_url.endswith("/") else api_url + "/")
+    """A Web API client with bounded retries on rate limits, 5xx and refused connections."""
+    retry_on = [ClientConnectorError, ServerConnectionError, ServerDisconnectedError]
+    return AsyncWebClient(
+        token=token,
+        # slack_sdk joins base_url and the method with urljoin: without the slash "/api" is lost.
+        base_url=api_url if api_url.endswith("/") else api_url + "/",
+        timeout=SLACK_TIMEOUT_SECONDS,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=SLACK_RETRIES),
+            AsyncConnectionErrorRetryHandler(max_retry_count=SLACK_RETRIES, error_types=retry_on),
+        ],
+    )
 
 
 def build_app(client: AsyncWebClient, signing_secret: str | None, deps: SlackDeps) -> AsyncApp:
