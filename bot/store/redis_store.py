@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -245,6 +245,38 @@ class IncidentStore:
         result = await self._run(self._page, which.value, before or _FIRST_PAGE, limit)
         cursor = result[0]
         return Page([_incident(flat) for flat in result[1:]], int(cursor) if cursor else None)
+
+    async def scan(self, *, batch: int = 1000) -> AsyncIterator[Incident]:
+        """Every incident, oldest first, fetched `batch` at a time (for operators' checks: O(N))."""
+        after = 0
+        while True:
+            with _unavailable_on_error():
+                ids = cast(
+                    list[str],
+                    await self._redis.zrangebyscore(
+                        f"{self._prefix}x:all", f"({after}", "+inf", start=0, num=batch
+                    ),
+                )
+                if not ids:
+                    return
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for number in ids:
+                        pipe.hgetall(f"{self._prefix}i:{number}")
+                    hashes = await pipe.execute()
+            for flat in hashes:
+                if flat:
+                    yield Incident.model_validate({k: v for k, v in flat.items() if v != ""})
+            after = int(ids[-1])
+
+    async def index_ids(self, index: str) -> set[int]:
+        """The ids in one index (all, active, open, in_progress, resolved, open:sev1, …)."""
+        with _unavailable_on_error():
+            ids = cast(list[str], await self._redis.zrange(f"{self._prefix}x:{index}", 0, -1))
+        return {int(i) for i in ids}
+
+    async def last_id(self) -> int:
+        with _unavailable_on_error():
+            return int(await self._redis.get(f"{self._prefix}seq") or 0)
 
     async def snapshot(self) -> Snapshot:
         severities = list(Severity)
