@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.domain.access import AccessPolicy
+
 Mode = Literal["socket", "http"]
 
 
@@ -32,6 +34,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     redis_prefix: Annotated[str, Field(min_length=1, max_length=64)] = "{incidentwatch}:"
     incident_channel: str | None = None
+    allowed_channels: str | None = None
+    sev1_responders: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @model_validator(mode="after")
@@ -52,6 +56,10 @@ class Settings(BaseSettings):
     def mode(self) -> Mode:
         return self.slack_mode or "http"
 
+    @property
+    def policy(self) -> AccessPolicy:
+        return AccessPolicy(_id_set(self.allowed_channels), _id_set(self.sev1_responders))
+
     def secret(self, name: Literal["bot", "app", "signing"]) -> str:
         value = {
             "bot": self.slack_bot_token,
@@ -59,6 +67,10 @@ class Settings(BaseSettings):
             "signing": self.slack_signing_secret,
         }[name]
         return value.get_secret_value() if value is not None else ""
+
+
+def _id_set(text: str | None) -> frozenset[str] | None:
+    return frozenset(part.strip() for part in text.split(",") if part.strip()) if text else None
 
 
 def _given(value: SecretStr | None) -> bool:

@@ -113,6 +113,7 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     SEVERITY = "severity"
     NOTE = "note"
+    REFUSED = "refused"
 
 
 class TimelineEvent(BaseModel):

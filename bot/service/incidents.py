@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain.access import AccessPolicy
 from bot.domain.commands import (
     AddNote,
     Assign,
@@ -29,6 +30,7 @@ PAGE_SIZE = 10
 class Refusal(StrEnum):
     MISSING = "missing"
     ILLEGAL = "illegal"
+    FORBIDDEN = "forbidden"
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,16 @@ Result = Opened | Updated | Unchanged | Refused | Listing | Details | HelpWanted
 
 class IncidentService:
     def __init__(
-        self, store: IncidentStore, metrics: Metrics, clock: Callable[[], float] = time.time
+        self,
+        store: IncidentStore,
+        metrics: Metrics,
+        clock: Callable[[], float] = time.time,
+        policy: AccessPolicy | None = None,
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._clock = clock
+        self.policy = policy or AccessPolicy()
 
     async def execute(self, command: Command, actor: str, channel: str | None) -> Result:
         """Run one command; raises StoreUnavailable (and counts it) when Redis is down."""
@@ -178,6 +185,8 @@ def _result(number: int, what: str, change: Change, target: Status | None = None
         return Refused(number, Refusal.MISSING)
     if change.outcome is Outcome.ILLEGAL:
         return Refused(number, Refusal.ILLEGAL, incident, target)
+    if change.outcome is Outcome.FORBIDDEN:
+        return Refused(number, Refusal.FORBIDDEN, incident, target)
     if change.outcome is Outcome.SAME:
         return Unchanged(incident, what)
     return Updated(incident, what, change.previous)

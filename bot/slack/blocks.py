@@ -38,6 +38,7 @@ MAX_BUTTON_TEXT = 75
 MAX_FALLBACK_TEXT = 3000
 TIMELINE_NOTE_SHOWN = 300
 
+CHANNEL_NOT_ALLOWED = "IncidentWatch is not enabled in this channel."
 STORE_DOWN = (
     ":warning: The incident store is unavailable, so nothing was changed. Try again in a moment."
 )
@@ -223,6 +224,8 @@ def event_text(event: TimelineEvent) -> str:
             text = f"{who} changed the severity to {event.value.upper()}"
         case EventKind.NOTE:
             text = f"{who} noted"
+        case EventKind.REFUSED:
+            text = f"{who} tried to set the status to {Status(event.value).label} (not allowed)"
     if event.note:
         text += f": {escape(truncate(event.note, TIMELINE_NOTE_SHOWN))}"
     return text
@@ -333,6 +336,11 @@ def describe(result: Opened | Updated | Unchanged | Refused, channel: str | None
             return _already(what, incident)
         case Refused(incident_id=number, reason=Refusal.MISSING):
             return f"There is no incident {format_id(number)}. See `/incident list all`."
+        case Refused(incident_id=number, reason=Refusal.FORBIDDEN):
+            return (
+                f":no_entry: Only the sev1 responders may resolve or reopen *{format_id(number)}*; "
+                "your attempt was recorded in its timeline."
+            )
         case Refused(incident=incident, target=target):
             return _illegal(incident, target)
     raise AssertionError(result)  # pragma: no cover — the match above is exhaustive

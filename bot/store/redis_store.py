@@ -40,6 +40,7 @@ class Outcome(StrEnum):
     OK = "ok"
     SAME = "same"
     ILLEGAL = "illegal"
+    FORBIDDEN = "forbidden"
     MISSING = "missing"
 
 
@@ -175,9 +176,18 @@ class IncidentStore:
         return _incident(flat), bool(created)
 
     async def transition(
-        self, incident_id: int, target: Status, *, actor: str, now: float, note: str = ""
+        self,
+        incident_id: int,
+        target: Status,
+        *,
+        actor: str,
+        now: float,
+        note: str = "",
+        guarded: bool = False,
     ) -> Change:
+        """Compare-and-set the status; `guarded` refuses (and records the attempt) on a sev1."""
         event = TimelineEvent(at=now, actor=actor, kind=EventKind.STATUS, value=target, note=note)
+        refused = event.model_copy(update={"kind": EventKind.REFUSED})
         allowed = ",".join(sorted(sources_of(target)))
         result = await self._run(
             self._transition,
@@ -187,6 +197,8 @@ class IncidentStore:
             repr(now),
             allowed,
             event.model_dump_json(),
+            "1" if guarded else "0",
+            refused.model_dump_json(),
         )
         return _change(result)
 

@@ -195,3 +195,18 @@ async def test_unreachable_redis_raises_store_unavailable(prefix: str) -> None:
         assert str(info.value) == "incident store unavailable"
     finally:
         await dead.close()
+
+
+async def test_guarded_transition_refuses_sev1_and_records_the_attempt(
+    store: IncidentStore,
+) -> None:
+    sev1 = await _open(store, sev=Severity.SEV1)
+    sev2 = await _open(store, sev=Severity.SEV2)
+    refused = await store.transition(sev1, Status.RESOLVED, actor="U0EVE", now=NOW, guarded=True)
+    assert refused.outcome is Outcome.FORBIDDEN
+    assert refused.incident is not None and refused.incident.status is Status.OPEN
+    _, events, _ = await store.get_with_timeline(sev1)
+    assert events[-1].kind is EventKind.REFUSED and events[-1].actor == "U0EVE"
+    allowed = await store.transition(sev2, Status.RESOLVED, actor="U0EVE", now=NOW, guarded=True)
+    assert allowed.outcome is Outcome.OK
+    assert (await check(store)).ok

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.domain.commands import Assign, Command, Transition
 from bot.domain.incident import Status, parse_id
 from bot.service.incidents import Details, FormWanted, HelpWanted, Listing, Opened
-from bot.slack.blocks import STORE_DOWN, parse_page_value, render_list
+from bot.slack.blocks import CHANNEL_NOT_ALLOWED, STORE_DOWN, parse_page_value, render_list
 from bot.slack.deps import SlackDeps
 from bot.slack.effects import MessageAt, ReplyTo
 from bot.slack.ids import ActionId
@@ -66,9 +66,11 @@ async def handle_incident_button(
     with deps.timed(lambda: action_id.metric_label):
         to = _reply_to(body)
         number = parse_id(str(action.get("value", "")))
-        if number is None:
+        if number is None or not deps.service.policy.channel_allowed(to.channel):
             await ack()
-            deps.tasks.spawn(deps.effects.tell(to, STALE))
+            deps.tasks.spawn(
+                deps.effects.tell(to, STALE if number is None else CHANNEL_NOT_ALLOWED)
+            )
             return
         try:
             result = await deps.service.execute(

@@ -18,6 +18,7 @@ from bot.service.incidents import (
     Updated,
 )
 from bot.slack.blocks import (
+    CHANNEL_NOT_ALLOWED,
     STORE_DOWN,
     describe,
     help_text,
@@ -57,6 +58,9 @@ async def handle_command(deps: SlackDeps, ack: AsyncAck, command: dict[str, Any]
 async def _run(deps: SlackDeps, ack: AsyncAck, parsed: Command, command: dict[str, Any]) -> None:
     actor, channel = str(command["user_id"]), str(command["channel_id"])
     to = ReplyTo(actor, channel, command.get("response_url"))
+    if not deps.service.policy.channel_allowed(channel):
+        await ack(text=CHANNEL_NOT_ALLOWED, response_type=EPHEMERAL)
+        return
     try:
         result = await deps.service.execute(parsed, actor, channel)
     except StoreUnavailable:

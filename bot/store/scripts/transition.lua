@@ -1,7 +1,8 @@
 -- Compare-and-set a status change: legal only from the statuses in ARGV[6] (comma-separated), so
 -- two replicas or two clicks racing can never both win.
--- ARGV: prefix, id, target, actor, now, allowed_from, event_json
--- Returns {'ok'|'same'|'illegal'|'missing', previous status, hash fields...}
+-- ARGV: prefix, id, target, actor, now, allowed_from, event_json, guarded ('1': refuse on a sev1
+-- and record the attempt with refused_json), refused_json
+-- Returns {'ok'|'same'|'illegal'|'forbidden'|'missing', previous status, hash fields...}
 local id, target, actor, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = incident_key(id)
 local current = redis.call('HGET', key, 'status')
@@ -15,6 +16,10 @@ if not string.find(',' .. ARGV[6] .. ',', ',' .. current .. ',', 1, true) then
   return {'illegal', current, redis.call('HGETALL', key)}
 end
 local sev = redis.call('HGET', key, 'severity')
+if ARGV[8] == '1' and sev == 'sev1' then
+  redis.call('RPUSH', P .. 't:' .. id, ARGV[9])
+  return {'forbidden', current, redis.call('HGETALL', key)}
+end
 leave_status(id, current, sev)
 enter_status(id, target, sev, now)
 local was_active, is_active = current ~= 'resolved', target ~= 'resolved'
