@@ -103,15 +103,20 @@ class IncidentService:
         self._clock = clock
         self.policy = policy or AccessPolicy()
 
-    async def execute(self, command: Command, actor: str, channel: str | None) -> Result:
-        """Run one command; raises StoreUnavailable (and counts it) when Redis is down."""
+    async def execute(
+        self, command: Command, actor: str, channel: str | None, request_id: str | None = None
+    ) -> Result:
+        """Run one command; raises StoreUnavailable (and counts it) when Redis is down.
+        `request_id` (e.g. Slack's trigger_id) makes a repeated `open` return the first incident."""
         try:
-            return await self._dispatch(command, actor, channel)
+            return await self._dispatch(command, actor, channel, request_id)
         except StoreUnavailable:
             self._metrics.redis_errors.inc()
             raise
 
-    async def _dispatch(self, command: Command, actor: str, channel: str | None) -> Result:
+    async def _dispatch(
+        self, command: Command, actor: str, channel: str | None, request_id: str | None
+    ) -> Result:
         now = self._clock()
         match command:
             case Help():
@@ -119,7 +124,7 @@ class IncidentService:
             case Open(severity=severity, title=title):
                 if title is None:
                     return FormWanted(severity)
-                return await self.open(title, severity, actor, channel)
+                return await self.open(title, severity, actor, channel, dedupe_key=request_id)
             case List(filter=which):
                 return await self.list(which)
             case Show(id=number):

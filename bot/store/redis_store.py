@@ -11,7 +11,10 @@ from importlib import resources
 from typing import Any, cast
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from bot.domain.commands import ListFilter
@@ -107,12 +110,15 @@ class IncidentStore:
 
     @classmethod
     def from_url(cls, url: str, prefix: str, *, timeout: float = 1.0) -> IncidentStore:
-        """Short timeouts: with Redis down, users hear so within seconds instead of hanging."""
+        """Short timeouts, so with Redis down users hear so within a second or two. One retry,
+        on connection errors only (a stale pooled connection after a Redis restart): a timed-out
+        write may have run, so it is never sent twice."""
         redis = Redis.from_url(
             url,
             decode_responses=True,
             socket_timeout=timeout,
-            socket_connect_timeout=timeout,
+            socket_connect_timeout=timeout / 2,
+            retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
             health_check_interval=30,
         )
         return cls(redis, prefix)

@@ -62,7 +62,9 @@ async def _run(deps: SlackDeps, ack: AsyncAck, parsed: Command, command: dict[st
         await ack(text=CHANNEL_NOT_ALLOWED, response_type=EPHEMERAL)
         return
     try:
-        result = await deps.service.execute(parsed, actor, channel)
+        trigger = command.get("trigger_id")
+        request_id = f"trigger:{trigger}" if trigger else None
+        result = await deps.service.execute(parsed, actor, channel, request_id)
     except StoreUnavailable:
         await ack(text=STORE_DOWN, response_type=EPHEMERAL)
         return
