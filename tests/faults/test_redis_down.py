@@ -1,0 +1,77 @@
+"""Redis stops under a running bot: clear answers within 2 s, 503 on /readyz, nothing half-written,
+and the bot recovers by itself when Redis is back."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from harness import bot_and_driver
+from slack_standin import SlackStandin
+
+from bot.store.consistency import check
+from bot.store.embedded import EmbeddedRedis, find_server_binary
+from bot.store.redis_store import IncidentStore
+
+UNAVAILABLE = "incident store is unavailable, so nothing was changed"
+
+
+@pytest.fixture
+async def private_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path / "redis", find_server_binary())
+    await server.start()
+    yield server
+    await server.stop()
+
+
+async def test_redis_down_then_back(private_redis: EmbeddedRedis, prefix: str) -> None:
+    url = private_redis.url
+    async with (
+        SlackStandin() as standin,
+        bot_and_driver(standin, redis_url=url, prefix=prefix) as (bot, driver),
+    ):
+        assert "INC-1" in (await driver.command("open sev1 Before the outage")).body_text
+        (post,) = await standin.wait_for_call("chat.postMessage")
+
+        assert private_redis.pid is not None
+        os.kill(private_redis.pid, signal.SIGKILL)
+        await private_redis.stop()
+
+        for text in ("open sev1 During the outage", "ack 1", "list", "show 1", "note 1 hello"):
+            started = time.monotonic()
+            reply = await driver.command(text)
+            assert time.monotonic() - started < 2.0, text
+            assert reply.status == 200 and UNAVAILABLE in reply.body_text, (text, reply.body_text)
+
+        click = await driver.click("incident_resolve", "1", message_ts=post.reply["ts"])
+        assert click.status == 200
+        (told,) = await standin.wait_for_response(click.response_key or "")
+        assert UNAVAILABLE in told.body["text"]
+
+        assert (await bot.get("/readyz"))[0] == 503
+        assert await bot.get("/healthz") == (200, "ok\n")
+        status, text = await bot.get("/metrics")
+        assert status == 200 and "incidentwatch_store_up 0.0" in text
+        assert (
+            "incident_open_total"
+            not in text.replace("# HELP", "").split("incidentwatch_store_up")[1]
+        )
+
+        await private_redis.start()  # same data dir, same socket: the bot reconnects by itself
+        assert "acknowledged *INC-1*" in (await driver.command("ack 1")).body_text
+        assert (await bot.get("/readyz"))[0] == 200
+        assert await bot.metric("incident_in_progress_total") == 1
+        assert await bot.metric("incident_open_total") == 0
+        assert (await bot.metric("incidentwatch_redis_errors_total") or 0) >= 6
+        assert "Traceback" not in bot.log_text()
+
+    store = IncidentStore.from_url(url, prefix)
+    try:
+        report = await check(store)
+        assert report.ok and report.incidents == 1, report.problems
+    finally:
+        await store.close()
