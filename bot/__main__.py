@@ -16,6 +16,7 @@ from bot import __version__
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.observability.metrics import Metrics
 from bot.observability.server import build_side_app
+from bot.runtime import console, redis_url
 from bot.service.incidents import IncidentService
 from bot.slack.app import EVENTS_PATH, build_app, connect_socket_mode, http_routes, web_client
 from bot.slack.background import BackgroundTasks
@@ -23,7 +24,7 @@ from bot.slack.deps import SlackDeps
 from bot.slack.effects import SlackEffects
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.messenger import Messenger
-from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError, find_server_binary
+from bot.store.embedded import EmbeddedRedisError
 from bot.store.redis_store import IncidentStore
 
 log = logging.getLogger("bot")
@@ -32,20 +33,6 @@ DRAIN_SECONDS = 10.0
 
 class StartupError(Exception):
     """Start-up cannot go on; the message is one line for the operator."""
-
-
-async def _redis_url(settings: Settings, stack: AsyncExitStack) -> str:
-    if settings.redis_url is not None:
-        return settings.redis_url.get_secret_value()
-    embedded = EmbeddedRedis(
-        settings.data_dir.resolve(), find_server_binary(settings.redis_server_bin)
-    )
-    url = await embedded.start()
-    stack.push_async_callback(embedded.stop)
-    log.info(
-        "embedded %s started, data in %s", embedded.server_version, settings.data_dir.resolve()
-    )
-    return url
 
 
 async def _serve_site(
@@ -63,7 +50,7 @@ async def _serve_site(
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run until `stop` is set; the exit stack unwinds in reverse: connections first, Redis last."""
     async with AsyncExitStack() as stack:
-        store = IncidentStore.from_url(await _redis_url(settings, stack), settings.redis_prefix)
+        store = IncidentStore.from_url(await redis_url(settings, stack), settings.redis_prefix)
         stack.push_async_callback(store.close)
         if not await store.ping():
             log.warning("Redis does not answer yet; /readyz reports 503 until it does")
@@ -116,17 +103,22 @@ async def _run(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot", description="IncidentWatch Slack bot")
     parser.add_argument(
-        "command", nargs="?", default="run", choices=["run"], help="run the bot (default)"
+        "command",
+        nargs="?",
+        default="run",
+        choices=["run", "console"],
+        help="run the bot (default), or try it in a terminal without Slack",
     )
-    parser.parse_args(argv)
+    parser.add_argument("--user", default="console", help="console: who you act as")
+    args = parser.parse_args(argv)
     try:
-        settings = load_settings()
+        settings = load_settings(require_slack=args.command == "run")
     except ConfigError as exc:
         print(f"incidentwatch: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
     try:
-        asyncio.run(_run(settings))
+        asyncio.run(console(settings, args.user) if args.command == "console" else _run(settings))
     except (StartupError, EmbeddedRedisError) as exc:
         print(f"incidentwatch: {exc}", file=sys.stderr)
         return 1
