@@ -1,13 +1,16 @@
 """terraform/: parsed with python-hcl2; it applies k8s/ itself (no second copy of the manifests).
 
 `terraform init`/`validate` need provider downloads, which this network does not allow, so
-they do not run here; `terraform fmt -check` does when a terraform binary is on PATH.
+they do not run here; when a terraform binary is on PATH, `terraform fmt -check` runs and
+`terraform console` evaluates the image-splitting expressions (neither needs a provider).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -190,3 +193,47 @@ def test_terraform_fmt(tmp_path: Path) -> None:
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(cli_config), "CHECKPOINT_DISABLE": "1"}
     result = run([terraform, "fmt", "-check", "-recursive", "-diff", str(TERRAFORM)], env=env)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _expression(value: str) -> str:
+    """The HCL source of an attribute python-hcl2 wrapped as "${...}"."""
+    assert value.startswith("${") and value.endswith("}")
+    return value[2:-1]
+
+
+def test_the_image_variable_is_split_the_way_kustomize_needs(
+    tf: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    """The locals and the validation of var.image, evaluated by terraform itself (no providers)."""
+    terraform = find_tool("terraform", required_in_ci=False)
+    (locals_,) = tf["locals"]
+    (validation,) = _named(tf, "variable")["image"]["validation"]
+    cases = {
+        "incidentwatch:local": ["incidentwatch", "local"],
+        "localhost:5000/team/incidentwatch:1.2.3": ["localhost:5000/team/incidentwatch", "1.2.3"],
+        "incidentwatch": None,
+        "localhost:5000/incidentwatch": None,
+    }
+    parts = []
+    for image in cases:
+        literal = json.dumps(image)
+        name, tag, valid = (
+            _expression(e).replace("var.image", literal)
+            for e in (locals_["image_name"], locals_["image_tag"], validation["condition"])
+        )
+        parts.append(f"({valid}) ? [{name}, {tag}] : null")
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text("")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(cli_config), "CHECKPOINT_DISABLE": "1"}
+    result = subprocess.run(
+        [terraform, "console"],
+        input=f"jsonencode([{', '.join(parts)}])\n",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(json.loads(result.stdout)) == list(cases.values())
