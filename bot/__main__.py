@@ -16,16 +16,23 @@ from bot import __version__
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.observability.metrics import Metrics
 from bot.observability.server import build_side_app
-from bot.runtime import console, redis_url
+from bot.runtime import console, open_store
 from bot.service.incidents import IncidentService
-from bot.slack.app import EVENTS_PATH, build_app, connect_socket_mode, http_routes, web_client
+from bot.slack.app import (
+    EVENTS_PATH,
+    TokenRejected,
+    build_app,
+    http_routes,
+    start_socket_mode,
+    verify_tokens,
+    web_client,
+)
 from bot.slack.background import BackgroundTasks
 from bot.slack.deps import SlackDeps
 from bot.slack.effects import SlackEffects
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.messenger import Messenger
 from bot.store.embedded import EmbeddedRedisError
-from bot.store.redis_store import IncidentStore
 
 log = logging.getLogger("bot")
 DRAIN_SECONDS = 10.0
@@ -50,13 +57,12 @@ async def _serve_site(
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Run until `stop` is set; the exit stack unwinds in reverse: connections first, Redis last."""
     async with AsyncExitStack() as stack:
-        store = IncidentStore.from_url(await redis_url(settings, stack), settings.redis_prefix)
-        stack.push_async_callback(store.close)
+        store = await open_store(settings, stack)
         if not await store.ping():
             log.warning("Redis does not answer yet; /readyz reports 503 until it does")
         labels = [a.metric_label for a in ActionId] + [c.metric_label for c in CallbackId]
         metrics = Metrics(__version__, handler_labels=labels)
-        service = IncidentService(store, metrics)
+        service = IncidentService(store, metrics, policy=settings.policy)
         client = web_client(settings.secret("bot"), settings.slack_api_url)
         messenger = Messenger(client, metrics)
         stack.push_async_callback(messenger.close)
@@ -65,6 +71,10 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         effects = SlackEffects(messenger, service, time.time, settings.incident_channel)
         deps = SlackDeps(service, metrics, effects, tasks, time.time)
         http_mode = settings.mode == "http"
+        try:
+            await verify_tokens(client, None if http_mode else settings.secret("app"))
+        except TokenRejected as exc:
+            raise StartupError(str(exc)) from None
         bolt = build_app(client, settings.secret("signing") if http_mode else None, deps)
         await _serve_site(
             build_side_app(store, metrics),
@@ -79,8 +89,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await _serve_site(events, settings.host, settings.port, "PORT", stack)
             where = f"http://{settings.host}:{settings.port}{EVENTS_PATH}"
         else:
-            handler = await connect_socket_mode(bolt, settings.secret("app"))
-            stack.push_async_callback(handler.close_async)
+            # Connecting retries while Slack is unreachable; as a task it never blocks SIGTERM.
+            await start_socket_mode(bolt, settings.secret("app"), stack)
             where = "Socket Mode"
         log.info(
             "IncidentWatch %s ready: Slack via %s, metrics on :%d/metrics",

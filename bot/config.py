@@ -39,18 +39,22 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @model_validator(mode="after")
-    def _mode_requirements(self) -> Settings:
+    def _default_mode(self) -> Settings:
         if self.slack_mode is None:
             self.slack_mode = "socket" if self.slack_app_token else "http"
-        if self.slack_mode == "socket" and not _given(self.slack_app_token):
-            raise ValueError(
-                "SLACK_APP_TOKEN is required in Socket Mode (an app-level token, xapp-…)"
-            )
-        if self.slack_mode == "http" and not _given(self.slack_signing_secret):
-            raise ValueError(
+        return self
+
+    def slack_problem(self) -> str | None:
+        """What is missing to talk to Slack in the chosen mode (None when all is there)."""
+        if not _given(self.slack_bot_token):
+            return "SLACK_BOT_TOKEN is required (the bot token, xoxb-…; see README Quick start)"
+        if self.mode == "socket" and not _given(self.slack_app_token):
+            return "SLACK_APP_TOKEN is required in Socket Mode (an app-level token, xapp-…)"
+        if self.mode == "http" and not _given(self.slack_signing_secret):
+            return (
                 "SLACK_SIGNING_SECRET is required in HTTP mode (Basic Information > Signing Secret)"
             )
-        return self
+        return None
 
     @property
     def mode(self) -> Mode:
@@ -86,10 +90,9 @@ def load_settings(require_slack: bool = True) -> Settings:
         variable = "_".join(str(part) for part in error["loc"]).upper()
         message = str(error["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{variable}: {message}" if variable else message) from None
-    if require_slack and not _given(settings.slack_bot_token):
-        raise ConfigError(
-            "SLACK_BOT_TOKEN is required (the bot token, xoxb-…; see README Quick start)"
-        )
+    problem = settings.slack_problem() if require_slack else None
+    if problem:
+        raise ConfigError(problem)
     return settings
 
 

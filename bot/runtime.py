@@ -47,7 +47,7 @@ async def console(settings: Settings, user: str) -> None:
         store = await open_store(settings, stack)
         if not await store.ping():
             log.warning("Redis does not answer yet; commands fail until it does")
-        service = IncidentService(store, Metrics(__version__))
+        service = IncidentService(store, Metrics(__version__), policy=settings.policy)
         reader = LineReader(sys.stdin)
         loop = asyncio.get_running_loop()
         # Ctrl-C ends the session like end of input, so the embedded Redis still stops cleanly.

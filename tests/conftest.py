@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Redis under a unique key prefix per test, cleaned after."""
+"""Shared fixtures: real Redis under a unique key prefix per test; the bot; the Slack stand-in."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from harness import BotProcess, bot_and_driver
 from redis.asyncio import Redis
+from slack_requests import SlackDriver
+from slack_standin import SlackStandin
 
 from bot.store.embedded import find_server_binary
 from bot.store.redis_store import IncidentStore
@@ -79,3 +82,30 @@ async def store(prefix: str) -> AsyncIterator[IncidentStore]:
     incident_store = IncidentStore.from_url(REDIS_URL, prefix)
     yield incident_store
     await incident_store.close()
+
+
+# End-to-end fixtures: the Slack stand-in, the real bot process, a signed-request driver.
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[SlackStandin]:
+    async with SlackStandin() as running:
+        yield running
+
+
+@pytest.fixture
+async def bot_driver(
+    standin: SlackStandin, redis_url: str, prefix: str
+) -> AsyncIterator[tuple[BotProcess, SlackDriver]]:
+    async with bot_and_driver(standin, redis_url=redis_url, prefix=prefix) as pair:
+        yield pair
+
+
+@pytest.fixture
+def bot(bot_driver: tuple[BotProcess, SlackDriver]) -> BotProcess:
+    return bot_driver[0]
+
+
+@pytest.fixture
+def driver(bot_driver: tuple[BotProcess, SlackDriver]) -> SlackDriver:
+    return bot_driver[1]

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 
-from aiohttp import ClientConnectorError, ServerConnectionError, ServerDisconnectedError, web
+from aiohttp import (
+    ClientConnectorError,
+    ClientError,
+    ServerConnectionError,
+    ServerDisconnectedError,
+    web,
+)
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -45,6 +55,17 @@ def web_client(token: str, api_url: str) -> AsyncWebClient:
     )
 
 
+class _ClientWinsFilter(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins; it should."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOG = logging.getLogger("bot.slack.bolt")
+_BOLT_LOG.addFilter(_ClientWinsFilter())
+
+
 def build_app(client: AsyncWebClient, signing_secret: str | None, deps: SlackDeps) -> AsyncApp:
     """An AsyncApp whose listeners finish before the response (they only touch Redis, ~1 ms);
     Slack Web API calls run as background tasks, so acks never wait for Slack."""
@@ -53,7 +74,7 @@ def build_app(client: AsyncWebClient, signing_secret: str | None, deps: SlackDep
         signing_secret=signing_secret or "",
         request_verification_enabled=signing_secret is not None,
         process_before_response=True,
-        logger=logging.getLogger("bot.slack.bolt"),
+        logger=_BOLT_LOG,
     )
     register_all(app, deps)
 
@@ -80,8 +101,43 @@ def http_routes(app: AsyncApp) -> list[web.RouteDef]:
     return [web.post(EVENTS_PATH, events)]
 
 
-async def connect_socket_mode(app: AsyncApp, app_token: str) -> AsyncSocketModeHandler:
-    """Connect Socket Mode; apps.connections.open goes through app.client's base URL."""
+class TokenRejected(Exception):
+    """Slack refused a token; the message names the variable and Slack's reason, never the value."""
+
+
+async def verify_tokens(client: AsyncWebClient, app_token: str | None) -> None:
+    """Ask Slack once whether it takes the tokens, so a wrong one stops start-up with one line
+    instead of endless reconnects. Slack being unreachable is not fatal: we connect when it is."""
+    checks: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("SLACK_BOT_TOKEN", client.auth_test)
+    ]
+    if app_token is not None:
+        checks.append(
+            ("SLACK_APP_TOKEN", lambda: client.apps_connections_open(app_token=app_token))
+        )
+    for variable, call in checks:
+        try:
+            await call()
+        except SlackApiError as exc:
+            reason = exc.response.get("error", "unknown") if exc.response is not None else "unknown"
+            if reason in _REJECTIONS:
+                raise TokenRejected(f"{variable} was refused by Slack ({reason})") from None
+            log.warning("could not check %s with Slack (%s); going on", variable, reason)
+        except (ClientError, TimeoutError, OSError) as exc:
+            log.warning(
+                "Slack unreachable while checking %s (%s); going on", variable, type(exc).__name__
+            )
+
+
+_REJECTIONS = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+     "not_allowed_token_type", "missing_scope", "no_permission"}
+)  # fmt: skip
+
+
+async def start_socket_mode(app: AsyncApp, app_token: str, stack: AsyncExitStack) -> None:
+    """Connect Socket Mode in the background (apps.connections.open goes through app.client)."""
     handler = AsyncSocketModeHandler(app, app_token)
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    return handler
+    stack.push_async_callback(handler.close_async)
+    connecting = asyncio.get_running_loop().create_task(handler.connect_async())  # type: ignore[no-untyped-call]
+    stack.callback(connecting.cancel)

@@ -18,7 +18,7 @@ import aiohttp
 from slack_requests import SlackDriver
 from slack_standin import SlackStandin
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-e2e-bot-token"
 APP_TOKEN = "xapp-e2e-app-token"
