@@ -16,7 +16,7 @@ from bot import __version__
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.observability.metrics import Metrics
 from bot.observability.server import build_side_app
-from bot.runtime import console, open_store
+from bot.runtime import check_store, console, open_store
 from bot.service.incidents import IncidentService
 from bot.slack.app import (
     EVENTS_PATH,
@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         "command",
         nargs="?",
         default="run",
-        choices=["run", "console"],
-        help="run the bot (default), or try it in a terminal without Slack",
+        choices=["run", "console", "check"],
+        help="run the bot (default); try it in a terminal without Slack; check the store",
     )
     parser.add_argument("--user", default="console", help="console: who you act as")
     args = parser.parse_args(argv)
@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     try:
+        if args.command == "check":
+            return asyncio.run(check_store(settings))
         asyncio.run(console(settings, args.user) if args.command == "console" else _run(settings))
     except (StartupError, EmbeddedRedisError) as exc:
         print(f"incidentwatch: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Start-up pieces shared by `python -m bot` and its subcommands: Redis, the store, the console."""
+"""Start-up pieces shared by `python -m bot` and its subcommands: Redis, store, console, check."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from bot.config import Settings
 from bot.console import Console, LineReader, repl
 from bot.observability.metrics import Metrics
 from bot.service.incidents import IncidentService
+from bot.store import consistency
 from bot.store.embedded import EmbeddedRedis, find_server_binary
-from bot.store.redis_store import IncidentStore
+from bot.store.redis_store import IncidentStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +58,19 @@ async def console(settings: Settings, user: str) -> None:
         if hasattr(sys.stdout, "reconfigure"):
             sys.stdout.reconfigure(errors="replace")
         await repl(Console(service, user), reader, sys.stdout, echo=not sys.stdin.isatty())
+
+
+async def check_store(settings: Settings) -> int:
+    """`python -m bot check`: recompute counts and indexes from the incidents; 0 when they agree."""
+    async with AsyncExitStack() as stack:
+        store = await open_store(settings, stack)
+        try:
+            report = await consistency.check(store)
+        except StoreUnavailable:
+            print("incidentwatch: the incident store (Redis) is unavailable", file=sys.stderr)
+            return 1
+    for problem in report.problems:
+        print(f"problem: {problem}")
+    verdict = "consistent" if report.ok else f"{len(report.problems)} problem(s)"
+    print(f"{report.incidents} incidents checked: {verdict}")
+    return 0 if report.ok else 1
