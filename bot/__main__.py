@@ -42,9 +42,15 @@ class StartupError(Exception):
     """Start-up cannot go on; the message is one line for the operator."""
 
 
+async def _drop_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    # Versions of Python and aiohttp are nobody's business on an internet-facing port.
+    response.headers.pop("Server", None)
+
+
 async def _serve_site(
     app: web.Application, host: str, port: int, variable: str, stack: AsyncExitStack
 ) -> None:
+    app.on_response_prepare.append(_drop_server_header)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=DRAIN_SECONDS)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
