@@ -1,7 +1,7 @@
 """A real Prometheus scrapes the real bot; every dashboard query and recording rule has data.
 
-The bot is `python -m bot` in HTTP mode against the Slack stand-in and the test Redis (fixture
-bot_driver). Prometheus is Debian's `prometheus` binary with the config of k8s/ (its
+The bot is `python -m bot` in HTTP mode against the Slack stand-in and the test Redis (the shared
+fixture bot_driver). Prometheus is Debian's `prometheus` binary with the config of k8s/ (its
 kubernetes_sd block swapped for a static target at the bot's metrics port, the same rule files),
 on a free port, scraping and evaluating every second.
 """
@@ -9,21 +9,17 @@ on a free port, scraping and evaluating every second.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import pytest
 import yaml
 from deploy_support import (
-    REPO,
     Doc,
     dashboard_queries,
     find_tool,
@@ -31,11 +27,8 @@ from deploy_support import (
     recording_rules,
     static_prometheus_config,
 )
+from harness import BotProcess
 from slack_requests import SlackDriver
-from slack_standin import SlackStandin
-
-if TYPE_CHECKING:
-    from harness import BotProcess
 
 pytestmark = pytest.mark.e2e
 
@@ -69,22 +62,6 @@ class Prometheus:
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
-
-
-def _harness() -> ModuleType:
-    """tests/harness.py (`python -m bot` against the stand-in); earlier it was in tests/e2e."""
-    if not (REPO / "tests" / "harness.py").exists():
-        sys.path.insert(0, str(REPO / "tests" / "e2e"))
-    return importlib.import_module("harness")
-
-
-@pytest.fixture
-async def bot_driver(redis_url: str, prefix: str) -> AsyncIterator[tuple[BotProcess, SlackDriver]]:
-    async with (
-        SlackStandin() as standin,
-        _harness().bot_and_driver(standin, redis_url=redis_url, prefix=prefix) as pair,
-    ):
-        yield pair
 
 
 @pytest.fixture
