@@ -100,6 +100,7 @@ class SlackStandin:
         # each notify, so there is no polling and no per-method bookkeeping.
         self._changed = asyncio.Condition()
         self._failures: dict[str, deque[_Failure]] = {}
+        self._delays: dict[str, float] = {}
         self._ts = itertools.count(1)
         self._keys = itertools.count(1)
         self._views = itertools.count(1)
@@ -176,6 +177,10 @@ class SlackStandin:
         """
         queue = self._failures.setdefault(method, deque())
         queue.extend(_Failure(status, error, retry_after) for _ in range(times))
+
+    def slow_down(self, method: str, seconds: float) -> None:
+        """Answer every later call of `method` only after `seconds` (recorded when answered)."""
+        self._delays[method] = seconds
 
     def reset(self) -> None:
         """Forget recorded calls, responses and acks (not pending failures, not the ts clock)."""
@@ -326,6 +331,8 @@ class SlackStandin:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _parse_args(request)
+        if method in self._delays:
+            await asyncio.sleep(self._delays[method])
         headers = {k.lower(): v for k, v in request.headers.items()}
         call = Call(method=method, args=args, headers=headers, at=time.monotonic())
         extra_headers: dict[str, str] = {}
