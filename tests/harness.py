@@ -134,22 +134,37 @@ async def run_bot(
 ) -> AsyncIterator[BotProcess]:
     """`python -m bot` in HTTP mode (unless overridden), in a scratch working directory so a
     developer's .env is never read; REDIS_URL unset (None) means the embedded server."""
-    port, metrics_port = free_port(), free_port()
     extra = dict(overrides)
     if redis_url is not None:
         extra["REDIS_URL"] = redis_url
     extra.setdefault("REDIS_PREFIX", prefix)
-    env = bot_env(standin, port, metrics_port, **extra)
     with tempfile.TemporaryDirectory(prefix="iw-e2e-") as scratch:
         log_path = Path(scratch) / "bot.log"
-        with log_path.open("wb") as log_file:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", cwd=scratch, env=env, stdout=log_file, stderr=log_file
-            )
-        bot = BotProcess(proc, port, metrics_port, log_path, env)
-        try:
-            if ready:
+        for attempt in range(3):
+            # A free port can be taken by another process before the bot binds it: try again.
+            port, metrics_port = free_port(), free_port()
+            env = bot_env(standin, port, metrics_port, **extra)
+            with log_path.open("wb") as log_file:
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot",
+                    cwd=scratch,
+                    env=env,
+                    stdout=log_file,
+                    stderr=log_file,
+                )
+            bot = BotProcess(proc, port, metrics_port, log_path, env)
+            if not ready:
+                break
+            try:
                 await wait_ready(bot)
+                break
+            except AssertionError:
+                await bot.stop()
+                if attempt == 2 or "address already in use" not in bot.log_text():
+                    raise
+        try:
             yield bot
         finally:
             await bot.stop()

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 
 from aiohttp import (
@@ -16,9 +16,10 @@ from aiohttp import (
     ServerDisconnectedError,
     web,
 )
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -95,7 +96,20 @@ def build_app(client: AsyncWebClient, signing_secret: str | None, deps: SlackDep
 
 def http_routes(app: AsyncApp) -> list[web.RouteDef]:
     async def events(request: web.Request) -> web.Response:
-        response = await app.async_dispatch(await to_bolt_request(request))
+        try:
+            body = (await request.read()).decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="request body is not UTF-8\n")
+        headers: dict[str, str | Sequence[str]] = {
+            k: request.headers.getall(k) for k in request.headers
+        }
+        try:
+            bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=headers)
+            response = await app.async_dispatch(bolt_request)
+        except Exception as error:  # Bolt's own parsing of a malformed (but signed) request
+            ref = uuid.uuid4().hex[:8]
+            log.warning("unreadable Slack request ref=%s: %s", ref, type(error).__name__)
+            return web.Response(status=400, text=f"unreadable request (ref {ref})\n")
         return await to_aiohttp_response(response)
 
     return [web.post(EVENTS_PATH, events)]
