@@ -52,6 +52,16 @@ async def test_redis_down_then_back(private_redis: EmbeddedRedis, prefix: str) -
         (told,) = await standin.wait_for_response(click.response_key or "")
         assert UNAVAILABLE in told.body["text"]
 
+        values = {
+            "title": {"title_input": {"value": "Typed during the outage"}},
+            "severity": {"severity_select": {"selected_option": {"value": "sev1"}}},
+        }
+        form = await driver.submit_view(
+            "incident_open_modal", values, private_metadata="C0INCIDENT"
+        )
+        assert form.json is not None and form.json["response_action"] == "errors"
+        assert "nothing was saved" in form.json["errors"]["title"]  # the form stays open
+
         assert (await bot.get("/readyz"))[0] == 503
         assert await bot.get("/healthz") == (200, "ok\n")
         status, text = await bot.get("/metrics")
