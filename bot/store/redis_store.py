@@ -81,9 +81,80 @@ def _unavailable_on_error() -> Iterator[None]:
         raise StoreUnavailable() from exc
 
 
-def _load_script(name: str) -> str:
+def load_script(name: str) -> str:
+    """The text of scripts/<name>.lua with the shared helpers prepended (what EVALSHA runs)."""
     folder = resources.files("bot.store") / "scripts"
     return (folder / "common.lua").read_text() + (folder / f"{name}.lua").read_text()
+
+
+ScriptArgs = tuple[str | int | float, ...]
+
+
+def create_args(
+    *,
+    title: str,
+    severity: Severity,
+    actor: str,
+    now: float,
+    description: str = "",
+    channel: str | None = None,
+    dedupe_key: str | None = None,
+) -> ScriptArgs:
+    """ARGV (after the prefix) of create.lua; validates first, so bad input never half-writes."""
+    draft = Incident(
+        id=1,
+        title=title,
+        description=description,
+        severity=severity,
+        created_by=actor,
+        status_by=actor,
+        created_at=now,
+        updated_at=now,
+    )
+    event = TimelineEvent(at=now, actor=actor, kind=EventKind.OPENED, value=severity)
+    return (
+        draft.title,
+        draft.description,
+        severity.value,
+        draft.created_by,
+        repr(now),
+        channel or "",
+        event.model_dump_json(),
+        dedupe_key or "",
+        DEDUPE_TTL_SECONDS,
+    )
+
+
+def transition_args(
+    incident_id: int,
+    target: Status,
+    *,
+    actor: str,
+    now: float,
+    note: str = "",
+    guarded: bool = False,
+) -> ScriptArgs:
+    """ARGV (after the prefix) of transition.lua."""
+    event = TimelineEvent(at=now, actor=actor, kind=EventKind.STATUS, value=target, note=note)
+    refused = event.model_copy(update={"kind": EventKind.REFUSED})
+    allowed = ",".join(sorted(sources_of(target)))
+    return (
+        incident_id,
+        target.value,
+        event.actor,
+        repr(now),
+        allowed,
+        event.model_dump_json(),
+        "1" if guarded else "0",
+        refused.model_dump_json(),
+    )
+
+
+def amend_args(
+    incident_id: int, field: str, value: str, now: float, event: TimelineEvent
+) -> ScriptArgs:
+    """ARGV (after the prefix) of amend.lua; field '' only appends the event (a note)."""
+    return (incident_id, field, value, repr(now), event.model_dump_json())
 
 
 def _pairs(flat: Sequence[Any]) -> dict[str, str]:
@@ -128,7 +199,7 @@ class IncidentStore:
         return self._prefix
 
     def _script(self, name: str) -> AsyncScript:
-        return self._redis.register_script(_load_script(name))
+        return self._redis.register_script(load_script(name))
 
     async def _run(self, script: AsyncScript, *args: str | int | float) -> Any:
         with _unavailable_on_error():
@@ -155,30 +226,16 @@ class IncidentStore:
         dedupe_key: str | None = None,
     ) -> tuple[Incident, bool]:
         """Open an incident; returns it and whether it is new (False: dedupe_key seen before)."""
-        # Validate before writing so bad input can never leave a half-made incident.
-        draft = Incident(
-            id=1,
+        args = create_args(
             title=title,
-            description=description,
             severity=severity,
-            created_by=actor,
-            status_by=actor,
-            created_at=now,
-            updated_at=now,
+            actor=actor,
+            now=now,
+            description=description,
+            channel=channel,
+            dedupe_key=dedupe_key,
         )
-        event = TimelineEvent(at=now, actor=actor, kind=EventKind.OPENED, value=severity)
-        created, flat = await self._run(
-            self._create,
-            draft.title,
-            draft.description,
-            severity.value,
-            draft.created_by,
-            repr(now),
-            channel or "",
-            event.model_dump_json(),
-            dedupe_key or "",
-            DEDUPE_TTL_SECONDS,
-        )
+        created, flat = await self._run(self._create, *args)
         return _incident(flat), bool(created)
 
     async def transition(
@@ -192,21 +249,10 @@ class IncidentStore:
         guarded: bool = False,
     ) -> Change:
         """Compare-and-set the status; `guarded` refuses (and records the attempt) on a sev1."""
-        event = TimelineEvent(at=now, actor=actor, kind=EventKind.STATUS, value=target, note=note)
-        refused = event.model_copy(update={"kind": EventKind.REFUSED})
-        allowed = ",".join(sorted(sources_of(target)))
-        result = await self._run(
-            self._transition,
-            incident_id,
-            target.value,
-            event.actor,
-            repr(now),
-            allowed,
-            event.model_dump_json(),
-            "1" if guarded else "0",
-            refused.model_dump_json(),
+        args = transition_args(
+            incident_id, target, actor=actor, now=now, note=note, guarded=guarded
         )
-        return _change(result)
+        return _change(await self._run(self._transition, *args))
 
     async def assign(self, incident_id: int, assignee: str, *, actor: str, now: float) -> Change:
         event = TimelineEvent(at=now, actor=actor, kind=EventKind.ASSIGNED, value=assignee)
@@ -225,9 +271,7 @@ class IncidentStore:
     async def _amend_field(
         self, incident_id: int, field: str, value: str, now: float, event: TimelineEvent
     ) -> Change:
-        result = await self._run(
-            self._amend, incident_id, field, value, repr(now), event.model_dump_json()
-        )
+        result = await self._run(self._amend, *amend_args(incident_id, field, value, now, event))
         return _change(result)
 
     async def set_message(self, incident_id: int, channel: str, ts: str) -> None:
