@@ -77,11 +77,6 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         effects = SlackEffects(messenger, service, time.time, settings.incident_channel)
         deps = SlackDeps(service, metrics, effects, tasks, time.time)
         http_mode = settings.mode == "http"
-        try:
-            await verify_tokens(client, None if http_mode else settings.secret("app"))
-        except TokenRejected as exc:
-            raise StartupError(str(exc)) from None
-        bolt = build_app(client, settings.secret("signing") if http_mode else None, deps)
         await _serve_site(
             build_side_app(store, metrics),
             settings.host,
@@ -89,6 +84,11 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             "METRICS_PORT",
             stack,
         )
+        try:
+            await verify_tokens(client, None if http_mode else settings.secret("app"))
+        except TokenRejected as exc:
+            raise StartupError(str(exc)) from None
+        bolt = build_app(client, settings.secret("signing") if http_mode else None, deps)
         if http_mode:
             events = web.Application()
             events.add_routes(http_routes(bolt))

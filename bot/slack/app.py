@@ -122,13 +122,15 @@ class TokenRejected(Exception):
 async def verify_tokens(client: AsyncWebClient, app_token: str | None) -> None:
     """Ask Slack once whether it takes the tokens, so a wrong one stops start-up with one line
     instead of endless reconnects. Slack being unreachable is not fatal: we connect when it is."""
+    # One quick try each, no retries: this only decides whether start-up may go on.
+    once = AsyncWebClient(
+        token=client.token, base_url=client.base_url, timeout=5, retry_handlers=[]
+    )
     checks: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("SLACK_BOT_TOKEN", client.auth_test)
+        ("SLACK_BOT_TOKEN", once.auth_test)
     ]
     if app_token is not None:
-        checks.append(
-            ("SLACK_APP_TOKEN", lambda: client.apps_connections_open(app_token=app_token))
-        )
+        checks.append(("SLACK_APP_TOKEN", lambda: once.apps_connections_open(app_token=app_token)))
     for variable, call in checks:
         try:
             await call()
