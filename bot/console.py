@@ -38,7 +38,7 @@ from bot.slack.blocks import (
     render_incident,
     render_list,
 )
-from bot.slack.ids import SLASH_COMMAND, ActionId
+from bot.slack.ids import BUTTON_COMMANDS, SLASH_COMMAND, ActionId
 from bot.store.redis_store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -61,13 +61,6 @@ _ANGLE = re.compile(r"<([^<>]+)>")
 _BROADCASTS = frozenset({"here", "channel", "everyone"})
 _FIELD = re.compile(r"^\*([^*\n]+)\*\n(.*)$", re.DOTALL)
 _SLASH = re.compile(rf"^{re.escape(SLASH_COMMAND)}(?:\s+|$)", re.IGNORECASE)
-# What a console "press" runs: the command a Slack click on the same button amounts to.
-_BUTTON_COMMANDS = {
-    ActionId.ACKNOWLEDGE.value: "ack {}",
-    ActionId.RESOLVE.value: "resolve {}",
-    ActionId.REOPEN.value: "reopen {}",
-    ActionId.ASSIGN_ME.value: "assign {} me",
-}
 _CHOICE_NUMBER = re.compile(r"[0-9]{1,4}")
 
 
@@ -215,7 +208,7 @@ class Console:
     async def _command(self, text: str) -> str:
         parsed = parse(text)
         if isinstance(parsed, UsageError):
-            return mrkdwn_to_text(help_text(escape(parsed.message)))
+            return mrkdwn_to_text(help_text(parsed.message))
         return await self._show(await self._service.execute(parsed, self.actor, None))
 
     async def _press(self, number: int) -> str:
@@ -229,7 +222,7 @@ class Console:
             if page is None:
                 return "That button is out of date; type `list` again."
             return await self._show(await self._service.list(page[0], before=page[1]))
-        template = _BUTTON_COMMANDS.get(choice.action_id)
+        template = BUTTON_COMMANDS.get(choice.action_id)
         if template is None:
             return f"The console cannot press {choice.label!r}."
         command = template.format(choice.value)

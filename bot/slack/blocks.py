@@ -265,11 +265,9 @@ def render_help(problem: str | None = None) -> list[Block]:
 
 
 def help_text(problem: str | None = None) -> str:
-    return (
-        f"{problem} Type `/incident help` for the commands."
-        if problem
-        else "IncidentWatch commands"
-    )
+    if not problem:
+        return "IncidentWatch commands"
+    return f"{escape(problem)} Type `/incident help` for the commands."
 
 
 def render_open_modal(severity: Severity, channel: str) -> dict[str, Any]:

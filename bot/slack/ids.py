@@ -19,6 +19,16 @@ class ActionId(StrEnum):
         return "btn_" + self.value.removeprefix("incident_")
 
 
+# What each incident button does, as the /incident command it stands for (the listeners and
+# the console both run exactly this).
+BUTTON_COMMANDS: dict[str, str] = {
+    ActionId.ACKNOWLEDGE: "ack {}",
+    ActionId.RESOLVE: "resolve {}",
+    ActionId.REOPEN: "reopen {}",
+    ActionId.ASSIGN_ME: "assign {} me",
+}
+
+
 class BlockId(StrEnum):
     INCIDENT_ACTIONS = "incident_actions"
     LIST_ACTIONS = "list_actions"

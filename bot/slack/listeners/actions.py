@@ -6,31 +6,19 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.domain.commands import Assign, Command, Transition
-from bot.domain.incident import Status, parse_id
+from bot.domain.commands import UsageError, parse
+from bot.domain.incident import parse_id
 from bot.service.incidents import Details, FormWanted, HelpWanted, Listing, Opened
 from bot.slack.blocks import CHANNEL_NOT_ALLOWED, STORE_DOWN, parse_page_value, render_list
 from bot.slack.deps import SlackDeps
 from bot.slack.effects import MessageAt, ReplyTo
-from bot.slack.ids import ActionId
+from bot.slack.ids import BUTTON_COMMANDS, ActionId
 from bot.store.redis_store import StoreUnavailable
 
 STALE = "That button is out of date; use `/incident list` to find the incident."
 
 
-def _command_for(action: ActionId, number: int) -> Command:
-    match action:
-        case ActionId.ACKNOWLEDGE:
-            return Transition(number, Status.IN_PROGRESS, "ack")
-        case ActionId.RESOLVE:
-            return Transition(number, Status.RESOLVED, "resolve")
-        case ActionId.REOPEN:
-            return Transition(number, Status.OPEN, "reopen")
-        case _:
-            return Assign(number, None)
-
-
-INCIDENT_BUTTONS = (ActionId.ACKNOWLEDGE, ActionId.RESOLVE, ActionId.REOPEN, ActionId.ASSIGN_ME)
+INCIDENT_BUTTONS = tuple(ActionId(a) for a in BUTTON_COMMANDS)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -73,9 +61,9 @@ async def handle_incident_button(
             )
             return
         try:
-            result = await deps.service.execute(
-                _command_for(action_id, number), to.user, to.channel
-            )
+            command = parse(BUTTON_COMMANDS[action_id].format(number))
+            assert not isinstance(command, UsageError), command  # the table holds valid commands
+            result = await deps.service.execute(command, to.user, to.channel)
         except StoreUnavailable:
             await ack()
             deps.tasks.spawn(deps.effects.tell(to, STORE_DOWN))
