@@ -22,7 +22,14 @@ from bot.domain.commands import (
 )
 from bot.domain.incident import Incident, Severity, Status, TimelineEvent
 from bot.observability.metrics import Metrics
-from bot.store.redis_store import Change, IncidentStore, Outcome, Page, StoreUnavailable
+from bot.store.redis_store import (
+    DEDUPE_TTL_SECONDS,
+    Change,
+    IncidentStore,
+    Outcome,
+    Page,
+    StoreUnavailable,
+)
 
 PAGE_SIZE = 10
 
@@ -155,7 +162,10 @@ class IncidentService:
         *,
         description: str = "",
         dedupe_key: str | None = None,
+        dedupe_ttl: int = DEDUPE_TTL_SECONDS,
     ) -> Opened:
+        """Open an incident; a `dedupe_key` seen in the last `dedupe_ttl` seconds returns the
+        incident it opened instead (new=False)."""
         try:
             incident, new = await self._store.create(
                 title=title,
@@ -165,14 +175,27 @@ class IncidentService:
                 description=description,
                 channel=channel,
                 dedupe_key=dedupe_key,
+                dedupe_ttl=dedupe_ttl,
             )
         except StoreUnavailable:
             self._metrics.redis_errors.inc()
             raise
         return Opened(incident, new)
 
-    async def list(self, which: ListFilter, before: int | None = None) -> Listing:
-        return Listing(which, await self._store.page(which, before=before, limit=PAGE_SIZE))
+    async def list(
+        self,
+        which: ListFilter,
+        before: int | None = None,
+        *,
+        severity: Severity | None = None,
+        limit: int = PAGE_SIZE,
+    ) -> Listing:
+        page = await self._store.page(which, severity=severity, before=before, limit=limit)
+        return Listing(which, page)
+
+    async def deduped(self, dedupe_key: str) -> int | None:
+        """The incident that `open(..., dedupe_key=...)` opened, while the key lives."""
+        return await self._store.deduped(dedupe_key)
 
     async def details(self, number: int) -> Details | Refused:
         incident, events, total = await self._store.get_with_timeline(number)

@@ -24,13 +24,14 @@ async def check(store: IncidentStore) -> Report:
     report = Report()
     counts: Counter[tuple[Status, Severity]] = Counter()
     expected: dict[str, set[int]] = {"all": set(), "active": set()}
-    for name in [*Status, *(f"open:{s}" for s in Severity), *(f"active:{s}" for s in Severity)]:
-        expected[str(name)] = set()
+    for severity in Severity:
+        for name in ("open", "active", *(f"id:{status}" for status in Status)):
+            expected[f"{name}:{severity}"] = set()
     async for incident in store.scan():
         report.incidents += 1
         counts[(incident.status, incident.severity)] += 1
         expected["all"].add(incident.id)
-        expected[incident.status.value].add(incident.id)
+        expected[f"id:{incident.status}:{incident.severity}"].add(incident.id)
         if incident.status is not Status.RESOLVED:
             expected["active"].add(incident.id)
             expected[f"active:{incident.severity}"].add(incident.id)

@@ -99,6 +99,7 @@ def create_args(
     description: str = "",
     channel: str | None = None,
     dedupe_key: str | None = None,
+    dedupe_ttl: int = DEDUPE_TTL_SECONDS,
 ) -> ScriptArgs:
     """ARGV (after the prefix) of create.lua; validates first, so bad input never half-writes."""
     draft = Incident(
@@ -121,7 +122,7 @@ def create_args(
         channel or "",
         event.model_dump_json(),
         dedupe_key or "",
-        DEDUPE_TTL_SECONDS,
+        dedupe_ttl,
     )
 
 
@@ -224,8 +225,10 @@ class IncidentStore:
         description: str = "",
         channel: str | None = None,
         dedupe_key: str | None = None,
+        dedupe_ttl: int = DEDUPE_TTL_SECONDS,
     ) -> tuple[Incident, bool]:
-        """Open an incident; returns it and whether it is new (False: dedupe_key seen before)."""
+        """Open an incident; returns it and whether it is new (False: dedupe_key seen before, in
+        the last `dedupe_ttl` seconds; each sighting restarts that time)."""
         args = create_args(
             title=title,
             severity=severity,
@@ -234,6 +237,7 @@ class IncidentStore:
             description=description,
             channel=channel,
             dedupe_key=dedupe_key,
+            dedupe_ttl=dedupe_ttl,
         )
         created, flat = await self._run(self._create, *args)
         return _incident(flat), bool(created)
@@ -303,8 +307,27 @@ class IncidentStore:
         events = [TimelineEvent.model_validate(json.loads(raw)) for raw in raw_events]
         return incident, events, int(total)
 
-    async def page(self, which: ListFilter, *, before: int | None = None, limit: int = 10) -> Page:
-        result = await self._run(self._page, which.value, before or _FIRST_PAGE, limit)
+    async def deduped(self, dedupe_key: str) -> int | None:
+        """The incident a live dedupe key points to, if any."""
+        with _unavailable_on_error():
+            number = await self._redis.get(f"{self._prefix}d:{dedupe_key}")
+        return int(number) if number else None
+
+    async def page(
+        self,
+        which: ListFilter,
+        *,
+        severity: Severity | None = None,
+        before: int | None = None,
+        limit: int = 10,
+    ) -> Page:
+        """Newest first, below the id `before`: O(log N + limit) whatever the history size."""
+        if severity is None and which in (ListFilter.ALL, ListFilter.ACTIVE):
+            indexes = [which.value]
+        else:
+            severities = list(Severity) if severity is None else [severity]
+            indexes = [f"id:{st}:{sv}" for st in sorted(which.statuses) for sv in severities]
+        result = await self._run(self._page, before or _FIRST_PAGE, limit, *indexes)
         cursor = result[0]
         return Page([_incident(flat) for flat in result[1:]], int(cursor) if cursor else None)
 
@@ -331,7 +354,7 @@ class IncidentStore:
             after = int(ids[-1])
 
     async def index_ids(self, index: str) -> set[int]:
-        """The ids in one index (all, active, open, in_progress, resolved, open:sev1, …)."""
+        """The ids in one index (all, active, id:open:sev1, open:sev1, active:sev1, …)."""
         with _unavailable_on_error():
             ids = cast(list[str], await self._redis.zrange(f"{self._prefix}x:{index}", 0, -1))
         return {int(i) for i in ids}

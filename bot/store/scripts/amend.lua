@@ -17,6 +17,8 @@ if field == 'severity' then
   local status = redis.call('HGET', key, 'status')
   redis.call('HINCRBY', P .. 'c', status .. ':' .. previous, -1)
   redis.call('HINCRBY', P .. 'c', status .. ':' .. value, 1)
+  redis.call('ZREM', by_severity(status, previous), id)
+  redis.call('ZADD', by_severity(status, value), id, id)
   for _, index in ipairs({'x:open:', 'x:active:'}) do
     local since = redis.call('ZSCORE', P .. index .. previous, id)
     if since then

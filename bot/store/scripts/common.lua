@@ -1,6 +1,7 @@
 -- Shared by every script (prepended at load). ARGV[1] is the key prefix, which carries one hash
 -- tag, so every key below lives in one cluster slot; KEYS[1] names a key of that slot for routing.
--- Indexes: x:<status> and x:active and x:all are sorted sets scored by id (lists, newest first);
+-- Indexes: x:id:<status>:<sev> and x:active and x:all are sorted sets scored by id (lists, newest
+-- first; a status alone is the union of its four severities);
 -- x:open:<sev> and x:active:<sev> are scored by the time the incident entered them (oldest ages).
 -- Counts: hash c, fields "<status>:<sev>", "opened:<sev>", "resolved_total:<sev>".
 local P = ARGV[1]
@@ -9,8 +10,12 @@ local function incident_key(id)
   return P .. 'i:' .. id
 end
 
+local function by_severity(status, sev)
+  return P .. 'x:id:' .. status .. ':' .. sev
+end
+
 local function enter_status(id, status, sev, now)
-  redis.call('ZADD', P .. 'x:' .. status, id, id)
+  redis.call('ZADD', by_severity(status, sev), id, id)
   if status == 'open' then
     redis.call('ZADD', P .. 'x:open:' .. sev, now, id)
   end
@@ -18,7 +23,7 @@ local function enter_status(id, status, sev, now)
 end
 
 local function leave_status(id, status, sev)
-  redis.call('ZREM', P .. 'x:' .. status, id)
+  redis.call('ZREM', by_severity(status, sev), id)
   if status == 'open' then
     redis.call('ZREM', P .. 'x:open:' .. sev, id)
   end
