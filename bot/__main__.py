@@ -77,8 +77,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         effects = SlackEffects(messenger, service, time.time, settings.incident_channel)
         deps = SlackDeps(service, metrics, effects, tasks, time.time)
         http_mode = settings.mode == "http"
+        started = asyncio.Event()
         await _serve_site(
-            build_side_app(store, metrics),
+            build_side_app(store, metrics, started),
             settings.host,
             settings.metrics_port,
             "METRICS_PORT",
@@ -98,6 +99,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             # Connecting retries while Slack is unreachable; as a task it never blocks SIGTERM.
             await start_socket_mode(bolt, settings.secret("app"), stack)
             where = "Socket Mode"
+        started.set()
         log.info(
             "IncidentWatch %s ready: Slack via %s, metrics on :%d/metrics",
             __version__,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import web
@@ -26,7 +27,11 @@ def figures_of(snapshot: Snapshot, now: float) -> StoreFigures:
     )
 
 
-def build_side_app(store: IncidentStore, metrics: Metrics) -> web.Application:
+def build_side_app(
+    store: IncidentStore, metrics: Metrics, started: asyncio.Event
+) -> web.Application:
+    """`started` is set once Slack requests can be served; until then /readyz says 503."""
+
     async def metrics_page(request: web.Request) -> web.Response:
         try:
             figures: StoreFigures | None = figures_of(await store.snapshot(), time.time())
@@ -41,6 +46,8 @@ def build_side_app(store: IncidentStore, metrics: Metrics) -> web.Application:
         return web.Response(text="ok\n")
 
     async def readyz(request: web.Request) -> web.Response:
+        if not started.is_set():
+            return web.Response(status=503, text="starting\n")
         if await store.ping():
             return web.Response(text="ready\n")
         return web.Response(status=503, text="incident store (Redis) unavailable\n")
