@@ -13,6 +13,10 @@ from contextlib import AsyncExitStack
 from aiohttp import web
 
 from bot import __version__
+from bot.api.alertmanager import AlertSettings
+from bot.api.app import mount_api
+from bot.api.openapi import API_PREFIX
+from bot.api.routes import ApiSettings
 from bot.config import ConfigError, Settings, configure_logging, load_settings
 from bot.observability.metrics import Metrics
 from bot.observability.server import build_side_app
@@ -32,6 +36,7 @@ from bot.slack.deps import SlackDeps
 from bot.slack.effects import SlackEffects
 from bot.slack.ids import ActionId, CallbackId
 from bot.slack.messenger import Messenger
+from bot.slack.relay import SlackRelay
 from bot.store.embedded import EmbeddedRedisError
 
 log = logging.getLogger("bot")
@@ -90,10 +95,17 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         except TokenRejected as exc:
             raise StartupError(str(exc)) from None
         bolt = build_app(client, settings.secret("signing") if http_mode else None, deps)
+        # The web port serves Slack's events in HTTP mode and the API when enabled (either mode).
+        web_app = web.Application()
         if http_mode:
-            events = web.Application()
-            events.add_routes(http_routes(bolt))
-            await _serve_site(events, settings.host, settings.port, "PORT", stack)
+            web_app.add_routes(http_routes(bolt))
+        if settings.api_token is not None:
+            relay = SlackRelay(effects, service, tasks)
+            mount_api(web_app, service, relay, metrics, _api_settings(settings))
+            log.info("HTTP API on :%d%s (docs at /docs)", settings.port, API_PREFIX)
+        if http_mode or settings.api_token is not None:
+            await _serve_site(web_app, settings.host, settings.port, "PORT", stack)
+        if http_mode:
             where = f"http://{settings.host}:{settings.port}{EVENTS_PATH}"
         else:
             # Connecting retries while Slack is unreachable; as a task it never blocks SIGTERM.
@@ -108,6 +120,19 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         await stop.wait()
         log.info("shutting down: finishing in-flight work (at most %.0fs)", DRAIN_SECONDS)
+
+
+def _api_settings(settings: Settings) -> ApiSettings:
+    return ApiSettings(
+        token=settings.secret("api"),
+        actor=settings.api_token_name,
+        max_body_bytes=settings.api_max_body_bytes,
+        alerts=AlertSettings(
+            severity_map=settings.alert_severity_map,
+            auto_resolve=settings.alert_auto_resolve,
+            link_ttl_seconds=settings.alert_link_ttl_seconds,
+        ),
+    )
 
 
 async def _run(settings: Settings) -> None:

@@ -6,12 +6,43 @@ import logging
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.domain.access import AccessPolicy
+from bot.domain.incident import ACTOR_MAX, Severity
 
 Mode = Literal["socket", "http"]
+API_TOKEN_MIN = 16
+DEFAULT_ALERT_SEVERITIES = "critical=sev1,error=sev2,warning=sev3,info=sev4"
+
+
+def parse_severity_map(text: str) -> dict[str, Severity]:
+    """`critical=sev1,warning=sev3` -> {"critical": Severity.SEV1, ...}; labels lower-cased."""
+    mapping: dict[str, Severity] = {}
+    for part in filter(str.strip, text.split(",")):
+        label, _, value = part.partition("=")
+        if not label.strip() or value.strip().lower() not in set(Severity):
+            raise ValueError(
+                f"`{part.strip()[:40]}` is not label=sev1..sev4; use e.g. critical=sev1,info=sev4"
+            )
+        mapping[label.strip().lower()] = Severity(value.strip().lower())
+    return mapping
+
+
+def _severity_map(value: object) -> object:
+    return parse_severity_map(value) if isinstance(value, str) else value
+
+
+# NoDecode: the variable is `a=b,c=d` text, not the JSON pydantic-settings expects for a dict.
+SeverityMap = Annotated[dict[str, Severity], NoDecode, BeforeValidator(_severity_map)]
 
 
 class ConfigError(Exception):
@@ -36,7 +67,27 @@ class Settings(BaseSettings):
     incident_channel: str | None = None
     allowed_channels: str | None = None
     sev1_responders: str | None = None
+    api_token: SecretStr | None = None
+    api_token_name: Annotated[str, Field(pattern=r"^[\w.@-]+$", max_length=ACTOR_MAX)] = "api"
+    api_max_body_bytes: Annotated[int, Field(ge=1024, le=16 * 1024 * 1024)] = 256 * 1024
+    alert_auto_resolve: bool = True
+    alert_severity_map: SeverityMap = Field(
+        default_factory=lambda: parse_severity_map(DEFAULT_ALERT_SEVERITIES)
+    )
+    # How long an Alertmanager group stays linked to its incident after its last notification.
+    alert_link_ttl_seconds: Annotated[int, Field(ge=60)] = 30 * 24 * 3600
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("api_token")
+    @classmethod
+    def _long_enough(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is None or not token.get_secret_value().strip():
+            return None
+        if len(token.get_secret_value()) < API_TOKEN_MIN:
+            raise ValueError(
+                f"must be at least {API_TOKEN_MIN} characters (e.g. `openssl rand -hex 32`)"
+            )
+        return token
 
     @model_validator(mode="after")
     def _default_mode(self) -> Settings:
@@ -64,11 +115,12 @@ class Settings(BaseSettings):
     def policy(self) -> AccessPolicy:
         return AccessPolicy(_id_set(self.allowed_channels), _id_set(self.sev1_responders))
 
-    def secret(self, name: Literal["bot", "app", "signing"]) -> str:
+    def secret(self, name: Literal["bot", "app", "signing", "api"]) -> str:
         value = {
             "bot": self.slack_bot_token,
             "app": self.slack_app_token,
             "signing": self.slack_signing_secret,
+            "api": self.api_token,
         }[name]
         return value.get_secret_value() if value is not None else ""
 

@@ -124,13 +124,28 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=False)
         registry = self.registry
         self.requests = Counter(
-            "request_count", "Slack requests handled: commands, actions, views", registry=registry
+            "request_count",
+            "Requests handled: Slack commands, actions and views, and HTTP API calls",
+            registry=registry,
         )
         self.handler_seconds = Histogram(
             "incidentwatch_handler_duration_seconds",
             "Time from a Slack request arriving to its acknowledgement, by command",
             ["command"],
             buckets=HANDLER_BUCKETS,
+            registry=registry,
+        )
+        self.api_seconds = Histogram(
+            "incidentwatch_api_request_duration_seconds",
+            "HTTP API request handling time, by method and route template",
+            ["method", "route"],
+            buckets=HANDLER_BUCKETS,
+            registry=registry,
+        )
+        self.api_responses = Counter(
+            "incidentwatch_api_responses",
+            "HTTP API responses, by method, route template and status code",
+            ["method", "route", "code"],
             registry=registry,
         )
         self.slack_api_errors = Counter(
