@@ -71,7 +71,7 @@ OPERATIONS = (
     Operation(
         "post",
         "/incidents",
-        "Open an incident; it is announced in Slack (`channel`, else INCIDENT_CHANNEL)",
+        "Open an incident; it is announced in Slack (channel, else INCIDENT_CHANNEL)",
         ((201, IncidentOut, "Opened"), (200, IncidentOut, "Already opened with this key")),
         _BODY_ERRORS,
         body=IncidentCreate,

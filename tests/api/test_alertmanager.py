@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from api_client import API_TOKEN, CHANNEL, ApiClient
 from deploy.deploy_support import find_tool
 from harness import BotProcess, free_port, run_bot
@@ -170,28 +172,31 @@ async def test_auto_resolve_off_only_notes(
 # A real Alertmanager, started by the test, routing to the bot's webhook.
 
 ALERTMANAGER_BIN = "prometheus-alertmanager"  # Debian's name (.ci/run installs it)
+K8S_CONFIG = Path(__file__).resolve().parents[2] / "k8s" / "alertmanager" / "alertmanager.yml"
 
 
 def alertmanager_config(webhook_url: str, token_file: Path) -> str:
-    """The receiver as in k8s/alertmanager/alertmanager.yml, with test timings."""
-    return f"""
-route:
-  receiver: incidentwatch
-  group_by: [alertname]
-  group_wait: 100ms
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: incidentwatch
-    webhook_configs:
-      - url: {webhook_url}
-        send_resolved: true
-        max_alerts: 50
-        http_config:
-          authorization:
-            type: Bearer
-            credentials_file: {token_file}
-"""
+    """The shipped k8s config, pointed at the test's bot and token file, with timings in
+    fractions of a second instead of minutes."""
+    config = yaml.safe_load(K8S_CONFIG.read_text())
+    config["route"].update(group_wait="100ms", group_interval="1s")
+    (hook,) = config["receivers"][0]["webhook_configs"]
+    hook["url"] = webhook_url
+    hook["http_config"]["authorization"]["credentials_file"] = str(token_file)
+    return str(yaml.safe_dump(config))
+
+
+def test_shipped_config_is_valid_for_alertmanager() -> None:
+    checked = subprocess.run(
+        [find_tool("amtool"), "check-config", str(K8S_CONFIG)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    (hook,) = yaml.safe_load(K8S_CONFIG.read_text())["receivers"][0]["webhook_configs"]
+    assert hook["url"].endswith(f"incidentwatch-service.monitoring.svc.cluster.local:3000{WEBHOOK}")
+    assert hook["send_resolved"] is True
 
 
 @pytest.fixture

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from pathlib import Path
 
 import aiohttp
 from api_client import API_TOKEN, CHANNEL, ApiClient
 from harness import APP_TOKEN, BotProcess, run_bot
 from slack_standin import SlackStandin
+
+from bot.store.embedded import EmbeddedRedis, find_server_binary
 
 INCIDENTS = "/api/v1/incidents"
 
@@ -301,3 +305,36 @@ async def test_api_off_without_a_token(bot: BotProcess) -> None:
         session.get(f"http://127.0.0.1:{bot.port}/api/v1/incidents") as reply,
     ):
         assert reply.status == 404
+
+
+async def test_redis_down_is_a_503_with_retry_after(
+    standin: SlackStandin, prefix: str, tmp_path: Path
+) -> None:
+    server = EmbeddedRedis(tmp_path / "redis", find_server_binary())
+    await server.start()
+    try:
+        async with run_bot(
+            standin, redis_url=server.url, prefix=prefix, API_TOKEN=API_TOKEN
+        ) as bot:
+            client = ApiClient(bot)
+            try:
+                number = (await client.open("Before the outage"))["id"]
+                await server.stop()
+                for method, path, body in (
+                    ("POST", INCIDENTS, {"title": "During the outage"}),
+                    ("GET", INCIDENTS, None),
+                    ("GET", f"{INCIDENTS}/{number}", None),
+                    ("PATCH", f"{INCIDENTS}/{number}", {"status": "resolved"}),
+                    ("POST", f"{INCIDENTS}/{number}/notes", {"text": "x"}),
+                ):
+                    started = time.monotonic()
+                    reply = await client.call(method, path, body)
+                    assert time.monotonic() - started < 2.5, (method, path)
+                    assert reply.status == 503, reply
+                    assert reply.headers["Retry-After"] and "nothing was changed" in reply.detail
+                await server.start()  # the same socket: the bot reconnects by itself
+                assert (await client.call("GET", f"{INCIDENTS}/{number}")).status == 200
+            finally:
+                await client.close()
+    finally:
+        await server.stop()
