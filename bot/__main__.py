@@ -38,6 +38,7 @@ from bot.slack.ids import ActionId, CallbackId
 from bot.slack.messenger import Messenger
 from bot.slack.relay import SlackRelay
 from bot.store.embedded import EmbeddedRedisError
+from bot.store.redis_store import IncidentStore, StoreUnavailable
 
 log = logging.getLogger("bot")
 DRAIN_SECONDS = 10.0
@@ -71,6 +72,8 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         store = await open_store(settings, stack)
         if not await store.ping():
             log.warning("Redis does not answer yet; /readyz reports 503 until it does")
+        else:
+            await _upgrade(store)
         labels = [a.metric_label for a in ActionId] + [c.metric_label for c in CallbackId]
         metrics = Metrics(__version__, handler_labels=labels)
         service = IncidentService(store, metrics, policy=settings.policy)
@@ -120,6 +123,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         )
         await stop.wait()
         log.info("shutting down: finishing in-flight work (at most %.0fs)", DRAIN_SECONDS)
+
+
+async def _upgrade(store: IncidentStore) -> None:
+    try:
+        if upgraded := await store.upgrade():
+            log.info("re-indexed %d incidents written by an older version", upgraded)
+    except StoreUnavailable:
+        log.warning("Redis failed during the store's upgrade check; it runs again at next start")
 
 
 def _api_settings(settings: Settings) -> ApiSettings:

@@ -179,6 +179,7 @@ class IncidentStore:
         self._amend = self._script("amend")
         self._page = self._script("page")
         self._snapshot = self._script("snapshot")
+        self._reindex = self._script("reindex")
 
     @classmethod
     def from_url(cls, url: str, prefix: str, *, timeout: float = 1.0) -> IncidentStore:
@@ -306,6 +307,12 @@ class IncidentStore:
         incident = Incident.model_validate({k: v for k, v in flat.items() if v != ""})
         events = [TimelineEvent.model_validate(json.loads(raw)) for raw in raw_events]
         return incident, events, int(total)
+
+    async def upgrade(self) -> int:
+        """Bring a store written by an older version up to date (O(1) when it is); returns how
+        many incidents were re-indexed."""
+        statuses, severities = ",".join(Status), ",".join(Severity)
+        return int(await self._run(self._reindex, statuses, severities))
 
     async def deduped(self, dedupe_key: str) -> int | None:
         """The incident a live dedupe key points to, if any."""

@@ -100,3 +100,26 @@ async def test_dedupe_ttl_is_per_call_and_restarts_on_each_sighting(
     assert 890 < await redis.ttl(key) <= 900
     await redis.aclose()
     assert await store.deduped("alert:other") is None
+
+
+async def test_upgrade_indexes_a_store_of_the_previous_layout(
+    store: IncidentStore, redis_url: str, prefix: str
+) -> None:
+    for severity, status in [(Severity.SEV1, Status.OPEN), (Severity.SEV2, Status.RESOLVED)] * 3:
+        incident, _ = await store.create(title="t", severity=severity, actor="U1", now=NOW)
+        await store.transition(incident.id, status, actor="U1", now=NOW)
+    assert await store.upgrade() == 0  # up to date: nothing to do
+    # The previous layout: per-status sets, no status x severity ones.
+    redis = Redis.from_url(redis_url)
+    old = [k async for k in redis.scan_iter(match=f"{prefix}x:id:*")]
+    await redis.delete(*old)
+    await redis.zadd(f"{prefix}x:open", {"1": 1, "3": 3, "5": 5})
+    await redis.zadd(f"{prefix}x:resolved", {"2": 2, "4": 4, "6": 6})
+    assert not (await check(store)).ok
+    assert await store.upgrade() == 6
+    report = await check(store)
+    assert report.ok, report.problems
+    assert not await redis.exists(f"{prefix}x:open", f"{prefix}x:resolved")
+    assert [i.id for i in (await store.page(ListFilter.OPEN)).incidents] == [5, 3, 1]
+    assert await store.upgrade() == 0
+    await redis.aclose()
