@@ -176,6 +176,11 @@ class IncidentRoutes:
     async def _body(self, request: web.Request, model: type[Model]) -> Model:
         return await read_body(request, model, self._settings.max_body_bytes)
 
+    def _check_channel(self, channel: str | None) -> None:
+        """An announcement channel asked for must be one where the bot may speak."""
+        if channel and not self._service.policy.channel_allowed(channel):
+            raise ApiProblem(400, "channel: not one of ALLOWED_CHANNELS")
+
     async def _change(self, command: Command) -> Updated | Unchanged:
         """One change as the API's actor; a refusal becomes its error answer."""
         result = await self._service.execute(command, self._actor, None)
@@ -187,8 +192,7 @@ class IncidentRoutes:
 
     async def create(self, request: web.Request) -> web.Response:
         body = await self._body(request, IncidentCreate)
-        if body.channel and not self._service.policy.channel_allowed(body.channel):
-            raise ApiProblem(400, "channel: not one of ALLOWED_CHANNELS")
+        self._check_channel(body.channel)
         opened = await self._service.open(
             body.title,
             body.chosen_severity or DEFAULT_SEVERITY,
@@ -260,6 +264,7 @@ class IncidentRoutes:
 
     async def alertmanager(self, request: web.Request) -> web.Response:
         query = read_query(request, AlertQuery)
+        self._check_channel(query.channel)
         payload = await self._body(request, AlertmanagerPayload)
         action, incident = await self._alerts.handle(payload, query.channel)
         result = AlertmanagerResult(

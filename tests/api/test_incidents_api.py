@@ -283,9 +283,16 @@ async def test_socket_mode_serves_the_api_and_not_slack_events(
         SLACK_APP_TOKEN=APP_TOKEN,
         SLACK_SIGNING_SECRET="",
         API_TOKEN=API_TOKEN,
+        ALLOWED_CHANNELS="C0OPS",
     ) as bot:
         client = ApiClient(bot)
         try:
+            for path, body in (
+                (INCIDENTS, {"title": "t", "channel": "C0RANDOM"}),
+                ("/api/v1/alertmanager?channel=C0RANDOM", {}),
+            ):
+                refused = await client.call("POST", path, body)
+                assert refused.status == 400 and "ALLOWED_CHANNELS" in refused.detail, refused
             opened = await client.open("From a script")
             # No INCIDENT_CHANNEL and no channel given: nothing to announce in, said in the log.
             assert "opened without a channel" in bot.log_text()

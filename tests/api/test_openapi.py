@@ -34,7 +34,16 @@ def test_every_route_is_in_the_spec_and_nothing_else() -> None:
     assert served == documented
 
 
-async def test_spec_and_docs_are_served_without_a_token(api: ApiClient) -> None:
+async def test_spec_and_docs_are_served_without_a_token(
+    api: ApiClient, api_bot: BotProcess
+) -> None:
+    # Every route's latency series exists from the start (0, not absent).
+    for method, path in (("POST", "/alertmanager"), ("GET", "/incidents/{id}")):
+        labels = f'method="{method}",route="{API_PREFIX}{path}"'
+        assert (
+            await api_bot.metric(f"incidentwatch_api_request_duration_seconds_count{{{labels}}}")
+            == 0
+        )
     served = await api.call("GET", f"{API_PREFIX}/openapi.json", token=None)
     assert served.status == 200 and served.body == spec()
     assert served.body["openapi"] == "3.1.0"
