@@ -15,6 +15,7 @@ from bot.api.models import (
     AlertmanagerPayload,
     AlertmanagerResult,
     AlertQuery,
+    FieldProblem,
     IncidentCreate,
     IncidentDetail,
     IncidentOut,
@@ -66,13 +67,13 @@ class ApiProblem(Exception):
         self,
         status: int,
         detail: str,
-        problem: Problem | None = None,
+        *,
+        errors: list[FieldProblem] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
-        self.problem = problem or Problem(
-            title=HTTPStatus(status).phrase, status=status, detail=detail
-        )
+        phrase = HTTPStatus(status).phrase
+        self.problem = Problem(title=phrase, status=status, detail=detail, errors=errors)
         self.headers = headers or {}
 
 
@@ -80,8 +81,7 @@ def invalid(error: ValidationError) -> ApiProblem:
     """400 naming every invalid field."""
     fields = problem_fields(error.errors(include_url=False))
     detail = "; ".join(f"{f.field}: {f.message}" for f in fields)
-    problem = Problem(title="Bad Request", status=400, detail=detail, errors=fields)
-    return ApiProblem(400, detail, problem)
+    return ApiProblem(400, detail, errors=fields)
 
 
 def json_response(model: BaseModel, status: int = 200, **headers: str) -> web.Response:
