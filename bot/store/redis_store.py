@@ -88,6 +88,24 @@ def load_script(name: str) -> str:
 
 
 ScriptArgs = tuple[str | int | float, ...]
+_EVENT_FIELDS = ("at", "actor", "kind", "value", "note")
+
+
+def event_entry(event: TimelineEvent) -> str:
+    """A timeline entry as stored: a JSON array [at, actor, kind, value, note] without its
+    trailing empty fields. Half the bytes of the object form (which is still read): at a
+    million incidents of a few entries each, ~100 bytes of Redis memory per incident."""
+    fields: list[object] = [event.at, event.actor, event.kind.value, event.value, event.note]
+    while fields[-1] == "":
+        fields.pop()
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+
+
+def _event(entry: str) -> TimelineEvent:
+    data = json.loads(entry)
+    if isinstance(data, list):
+        data = dict(zip(_EVENT_FIELDS, data, strict=False))
+    return TimelineEvent.model_validate(data)
 
 
 def create_args(
@@ -120,7 +138,7 @@ def create_args(
         draft.created_by,
         repr(now),
         channel or "",
-        event.model_dump_json(),
+        event_entry(event),
         dedupe_key or "",
         dedupe_ttl,
     )
@@ -145,9 +163,9 @@ def transition_args(
         event.actor,
         repr(now),
         allowed,
-        event.model_dump_json(),
+        event_entry(event),
         "1" if guarded else "0",
-        refused.model_dump_json(),
+        event_entry(refused),
     )
 
 
@@ -155,7 +173,7 @@ def amend_args(
     incident_id: int, field: str, value: str, now: float, event: TimelineEvent
 ) -> ScriptArgs:
     """ARGV (after the prefix) of amend.lua; field '' only appends the event (a note)."""
-    return (incident_id, field, value, repr(now), event.model_dump_json())
+    return (incident_id, field, value, repr(now), event_entry(event))
 
 
 def _pairs(flat: Sequence[Any]) -> dict[str, str]:
@@ -305,7 +323,7 @@ class IncidentStore:
         if not flat:
             return None, [], 0
         incident = Incident.model_validate({k: v for k, v in flat.items() if v != ""})
-        events = [TimelineEvent.model_validate(json.loads(raw)) for raw in raw_events]
+        events = [_event(raw) for raw in raw_events]
         return incident, events, int(total)
 
     async def upgrade(self) -> int:
