@@ -82,7 +82,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         stack.push_async_callback(messenger.close)
         tasks = BackgroundTasks()
         stack.push_async_callback(tasks.drain, DRAIN_SECONDS)
-        effects = SlackEffects(messenger, service, time.time, settings.incident_channel)
+        effects = SlackEffects(messenger, service, time.time, tasks, settings.incident_channel)
         deps = SlackDeps(service, metrics, effects, tasks, time.time)
         http_mode = settings.mode == "http"
         started = asyncio.Event()
@@ -94,16 +94,17 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             stack,
         )
         try:
-            await verify_tokens(client, None if http_mode else settings.secret("app"))
+            identity = await verify_tokens(client, None if http_mode else settings.secret("app"))
         except TokenRejected as exc:
             raise StartupError(str(exc)) from None
-        bolt = build_app(client, settings.secret("signing") if http_mode else None, deps)
+        signing = settings.secret("signing") if http_mode else None
+        bolt = build_app(client, signing, deps, identity)
         # The web port serves Slack's events in HTTP mode and the API when enabled (either mode).
         web_app = web.Application()
         if http_mode:
             web_app.add_routes(http_routes(bolt))
         if settings.api_token is not None:
-            relay = SlackRelay(effects, service, tasks)
+            relay = SlackRelay(effects)
             mount_api(web_app, service, relay, metrics, _api_settings(settings))
             log.info("HTTP API on :%d%s (docs at /docs)", settings.port, API_PREFIX)
         if http_mode or settings.api_token is not None:

@@ -197,6 +197,10 @@ class IncidentService:
         """The incident that `open(..., dedupe_key=...)` opened, while the key lives."""
         return await self._store.deduped(dedupe_key)
 
+    async def get(self, number: int) -> Incident | None:
+        """The incident as stored now (one read)."""
+        return await self._store.get(number)
+
     async def details(self, number: int) -> Details | Refused:
         incident, events, total = await self._store.get_with_timeline(number)
         if incident is None:

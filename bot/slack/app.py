@@ -6,8 +6,9 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from typing import Any
 
 from aiohttp import (
     ClientConnectorError,
@@ -19,6 +20,7 @@ from aiohttp import (
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -57,21 +59,41 @@ def web_client(token: str, api_url: str) -> AsyncWebClient:
 
 
 class _ClientWinsFilter(logging.Filter):
-    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client's token wins; it should."""
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that our client and authorize win; they do."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "will be ignored" not in message
 
 
 _BOLT_LOG = logging.getLogger("bot.slack.bolt")
 _BOLT_LOG.addFilter(_ClientWinsFilter())
 
 
-def build_app(client: AsyncWebClient, signing_secret: str | None, deps: SlackDeps) -> AsyncApp:
+def build_app(
+    client: AsyncWebClient,
+    signing_secret: str | None,
+    deps: SlackDeps,
+    identity: dict[str, Any] | None = None,
+) -> AsyncApp:
     """An AsyncApp whose listeners finish before the response (they only touch Redis, ~1 ms);
-    Slack Web API calls run as background tasks, so acks never wait for Slack."""
+    Slack Web API calls run as background tasks, so acks never wait for Slack. `identity` is the
+    bot's auth.test answer from start-up: Bolt's default would call auth.test on the request path
+    (until it once succeeds), so with Slack unreachable every command would wait for it."""
+    fixed = AuthorizeResult(
+        enterprise_id=(identity or {}).get("enterprise_id"),
+        team_id=(identity or {}).get("team_id"),
+        bot_token=client.token,
+        bot_id=(identity or {}).get("bot_id"),
+        bot_user_id=(identity or {}).get("user_id"),
+    )
+
+    async def authorize() -> AuthorizeResult:
+        return fixed
+
     app = AsyncApp(
         client=client,
+        authorize=authorize,
         signing_secret=signing_secret or "",
         request_verification_enabled=signing_secret is not None,
         process_before_response=True,
@@ -119,30 +141,30 @@ class TokenRejected(Exception):
     """Slack refused a token; the message names the variable and Slack's reason, never the value."""
 
 
-async def verify_tokens(client: AsyncWebClient, app_token: str | None) -> None:
+async def verify_tokens(client: AsyncWebClient, app_token: str | None) -> dict[str, Any] | None:
     """Ask Slack once whether it takes the tokens, so a wrong one stops start-up with one line
-    instead of endless reconnects. Slack being unreachable is not fatal: we connect when it is."""
+    instead of endless reconnects; returns the bot's identity (auth.test), None if Slack could
+    not say. Slack being unreachable is not fatal: we connect when it is."""
     # One quick try each, no retries: this only decides whether start-up may go on.
     once = AsyncWebClient(
         token=client.token, base_url=client.base_url, timeout=5, retry_handlers=[]
     )
-    checks: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        ("SLACK_BOT_TOKEN", once.auth_test)
-    ]
-    if app_token is not None:
-        checks.append(("SLACK_APP_TOKEN", lambda: once.apps_connections_open(app_token=app_token)))
-    for variable, call in checks:
-        try:
-            await call()
-        except SlackApiError as exc:
-            reason = exc.response.get("error", "unknown") if exc.response is not None else "unknown"
-            if reason in _REJECTIONS:
-                raise TokenRejected(f"{variable} was refused by Slack ({reason})") from None
-            log.warning("could not check %s with Slack (%s); going on", variable, reason)
-        except (ClientError, TimeoutError, OSError) as exc:
-            log.warning(
-                "Slack unreachable while checking %s (%s); going on", variable, type(exc).__name__
-            )
+    identity: dict[str, Any] | None = None
+    try:
+        identity = dict((await once.auth_test()).data)  # type: ignore[arg-type]
+        if app_token is not None:
+            await once.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        variable = "SLACK_BOT_TOKEN" if identity is None else "SLACK_APP_TOKEN"
+        reason = exc.response.get("error", "unknown") if exc.response is not None else "unknown"
+        if reason in _REJECTIONS:
+            raise TokenRejected(f"{variable} was refused by Slack ({reason})") from None
+        log.warning("could not check %s with Slack (%s); going on", variable, reason)
+    except (ClientError, TimeoutError, OSError) as exc:
+        log.warning(
+            "Slack unreachable while checking the tokens (%s); going on", type(exc).__name__
+        )
+    return identity
 
 
 _REJECTIONS = frozenset(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from bot.domain.incident import Incident
 from bot.service.incidents import IncidentService, Refused, Unchanged, Updated
+from bot.slack.background import BackgroundTasks
 from bot.slack.blocks import activity_text, describe, incident_text, render_incident
 from bot.slack.messenger import Messenger
 from bot.store.redis_store import StoreUnavailable
@@ -32,17 +34,25 @@ class MessageAt:
 
 
 class SlackEffects:
+    """Slack work after the ack, in background tasks. A person or a script may open and change an
+    incident within milliseconds, so each incident's message work runs in order (a change waits
+    for the announcement whose message it updates) and every refresh shows the incident as it is
+    by then, so the message always ends on the latest state."""
+
     def __init__(
         self,
         messenger: Messenger,
         service: IncidentService,
         clock: Callable[[], float],
+        tasks: BackgroundTasks,
         incident_channel: str | None = None,
     ) -> None:
         self._messenger = messenger
         self._service = service
         self._clock = clock
+        self._tasks = tasks
         self._incident_channel = incident_channel
+        self._queues: dict[int, tuple[asyncio.Lock, int]] = {}
 
     def channel_for(self, origin: str | None) -> str | None:
         return self._incident_channel or origin
@@ -76,8 +86,11 @@ class SlackEffects:
                 to, "I could not open the form. Try `/incident open sev2 <title>` instead."
             )
 
-    async def announce(self, incident: Incident, channel: str, to: ReplyTo) -> None:
-        """Post the incident message in the channel and remember where it is."""
+    def announce(self, incident: Incident, channel: str, to: ReplyTo) -> None:
+        """Post the incident message in the channel and remember where it is (in the background)."""
+        self._in_order(incident.id, self._announce(incident, channel, to))
+
+    async def _announce(self, incident: Incident, channel: str, to: ReplyTo) -> None:
         posted = await self._messenger.call(
             "chat.postMessage",
             channel=channel,
@@ -98,19 +111,31 @@ class SlackEffects:
         except StoreUnavailable:
             log.warning("could not remember the message of %s: store unavailable", incident.ref)
 
-    async def after_change(
+    def after_change(
         self,
         result: Updated | Unchanged | Refused,
         actor: str,
         to: ReplyTo,
         clicked: MessageAt | None,
     ) -> None:
-        """Bring the incident's message up to date; thread the change; explain a refusal."""
+        """Explain a refusal; bring the incident's message up to date; thread the change."""
         if not isinstance(result, Updated):
-            await self.tell(to, describe(result))
-        incident = result.incident
-        if incident is None:
-            return
+            self._tasks.spawn(self.tell(to, describe(result)))
+        if result.incident is not None:
+            self._in_order(result.incident.id, self._refresh(result, actor, to, clicked))
+
+    async def _refresh(
+        self,
+        result: Updated | Unchanged | Refused,
+        actor: str,
+        to: ReplyTo,
+        clicked: MessageAt | None,
+    ) -> None:
+        assert result.incident is not None
+        try:
+            incident = await self._service.get(result.incident.id) or result.incident
+        except StoreUnavailable:
+            incident = result.incident
         where = _message_of(incident) or clicked
         if where is None:
             return
@@ -134,6 +159,24 @@ class SlackEffects:
                 thread_ts=where.ts,
                 text=activity_text(result, actor),
             )
+
+    def _in_order(self, incident_id: int, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` after the incident's earlier work (asyncio.Lock wakes waiters FIFO)."""
+        lock, users = self._queues.get(incident_id, (asyncio.Lock(), 0))
+        self._queues[incident_id] = (lock, users + 1)
+
+        async def run() -> None:
+            try:
+                async with lock:
+                    await work
+            finally:
+                lock_now, left = self._queues[incident_id]
+                if left == 1:
+                    del self._queues[incident_id]
+                else:
+                    self._queues[incident_id] = (lock_now, left - 1)
+
+        self._tasks.spawn(run())
 
 
 def _message_of(incident: Incident) -> MessageAt | None:

@@ -409,14 +409,6 @@ async def test_slack_unreachable_at_start_is_not_fatal(
     assert_no_secrets(log)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Bolt's default AsyncSingleTeamAuthorization middleware (left on by bot/slack/app.py "
-        "build_app) calls auth.test on the request path until it succeeds once: with the Web "
-        "API unreachable every command waits for the client's retries, then fails"
-    ),
-)
 async def test_commands_are_answered_while_the_slack_web_api_is_unreachable(
     tmp_path: Path, standin: SlackStandin, redis_url: str, prefix: str
 ) -> None:

@@ -39,7 +39,7 @@ async def app(store: IncidentStore) -> AsyncIterator[AsyncApp]:
         messenger = Messenger(client, metrics)
         tasks = BackgroundTasks()
         deps = SlackDeps(
-            service, metrics, SlackEffects(messenger, service, time.time), tasks, time.time
+            service, metrics, SlackEffects(messenger, service, time.time, tasks), tasks, time.time
         )
         yield build_app(client, None, deps)
         await tasks.drain(5)

@@ -71,7 +71,7 @@ async def handle_incident_button(
         await ack()
         if isinstance(result, Opened | Listing | Details | HelpWanted | FormWanted):
             return  # buttons only change incidents; these cannot come back
-        deps.tasks.spawn(deps.effects.after_change(result, to.user, to, _clicked(body)))
+        deps.effects.after_change(result, to.user, to, _clicked(body))
 
 
 async def handle_list_page(

@@ -80,11 +80,11 @@ async def _run(deps: SlackDeps, ack: AsyncAck, parsed: Command, command: dict[st
             target = deps.effects.channel_for(channel) or channel
             await ack(text=describe(result, target), response_type=EPHEMERAL)
             if result.new:
-                deps.tasks.spawn(deps.effects.announce(incident, target, to))
+                deps.effects.announce(incident, target, to)
         case Updated() | Unchanged() | Refused():
             await ack(text=describe(result), response_type=EPHEMERAL)
             if isinstance(result, Updated):
-                deps.tasks.spawn(deps.effects.after_change(result, actor, to, None))
+                deps.effects.after_change(result, actor, to, None)
         case Listing():
             await ack(text="Incidents", blocks=render_list(result, now), response_type=EPHEMERAL)
         case Details(incident=incident):

@@ -66,6 +66,4 @@ async def handle_open_submission(
         await ack()
         channel = deps.effects.channel_for(origin)
         if opened.new and channel:
-            deps.tasks.spawn(
-                deps.effects.announce(opened.incident, channel, ReplyTo(actor, channel))
-            )
+            deps.effects.announce(opened.incident, channel, ReplyTo(actor, channel))
