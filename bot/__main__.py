@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
@@ -63,7 +64,8 @@ async def _serve_site(
     try:
         await web.TCPSite(runner, host, port).start()
     except OSError as exc:
-        raise StartupError(f"cannot listen on {host}:{port} ({variable}): {exc.strerror}") from None
+        reason = os.strerror(exc.errno) if exc.errno else "unavailable"
+        raise StartupError(f"cannot listen on {host}:{port} ({variable}): {reason}") from None
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
@@ -76,6 +78,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             await _upgrade(store)
         labels = [a.metric_label for a in ActionId] + [c.metric_label for c in CallbackId]
         metrics = Metrics(__version__, handler_labels=labels)
+        store.on_unavailable = metrics.redis_errors.inc
         service = IncidentService(store, metrics, policy=settings.policy)
         client = web_client(settings.secret("bot"), settings.slack_api_url)
         messenger = Messenger(client, metrics)

@@ -45,12 +45,19 @@ def _severity_map(value: object) -> object:
 SeverityMap = Annotated[dict[str, Severity], NoDecode, BeforeValidator(_severity_map)]
 
 
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; the message names the variable and never its value."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty variable (PORT= in .env) means "the default", as operators expect.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
@@ -59,7 +66,7 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     host: str = "0.0.0.0"
     port: Annotated[int, Field(ge=1, le=65535)] = 3000
-    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9100
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] = 9100
     redis_url: SecretStr | None = None
     redis_server_bin: str | None = None
     data_dir: Path = Path("./data")
@@ -76,7 +83,9 @@ class Settings(BaseSettings):
     )
     # How long an Alertmanager group stays linked to its incident after its last notification.
     alert_link_ttl_seconds: Annotated[int, Field(ge=60)] = 30 * 24 * 3600
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], BeforeValidator(_upper)
+    ] = "INFO"
 
     @field_validator("api_token")
     @classmethod

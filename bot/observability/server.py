@@ -36,7 +36,6 @@ def build_side_app(
         try:
             figures: StoreFigures | None = figures_of(await store.snapshot(), time.time())
         except StoreUnavailable:
-            metrics.redis_errors.inc()
             figures = None
         return web.Response(
             body=metrics.render(figures), headers={"Content-Type": CONTENT_TYPE_LATEST}

@@ -28,7 +28,6 @@ from bot.store.redis_store import (
     IncidentStore,
     Outcome,
     Page,
-    StoreUnavailable,
 )
 
 PAGE_SIZE = 10
@@ -113,13 +112,9 @@ class IncidentService:
     async def execute(
         self, command: Command, actor: str, channel: str | None, request_id: str | None = None
     ) -> Result:
-        """Run one command; raises StoreUnavailable (and counts it) when Redis is down.
+        """Run one command; raises StoreUnavailable when Redis is down.
         `request_id` (e.g. Slack's trigger_id) makes a repeated `open` return the first incident."""
-        try:
-            return await self._dispatch(command, actor, channel, request_id)
-        except StoreUnavailable:
-            self._metrics.redis_errors.inc()
-            raise
+        return await self._dispatch(command, actor, channel, request_id)
 
     async def _dispatch(
         self, command: Command, actor: str, channel: str | None, request_id: str | None
@@ -166,20 +161,16 @@ class IncidentService:
     ) -> Opened:
         """Open an incident; a `dedupe_key` seen in the last `dedupe_ttl` seconds returns the
         incident it opened instead (new=False)."""
-        try:
-            incident, new = await self._store.create(
-                title=title,
-                severity=severity,
-                actor=actor,
-                now=self._clock(),
-                description=description,
-                channel=channel,
-                dedupe_key=dedupe_key,
-                dedupe_ttl=dedupe_ttl,
-            )
-        except StoreUnavailable:
-            self._metrics.redis_errors.inc()
-            raise
+        incident, new = await self._store.create(
+            title=title,
+            severity=severity,
+            actor=actor,
+            now=self._clock(),
+            description=description,
+            channel=channel,
+            dedupe_key=dedupe_key,
+            dedupe_ttl=dedupe_ttl,
+        )
         return Opened(incident, new)
 
     async def list(

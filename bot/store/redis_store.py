@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -71,14 +71,6 @@ class Snapshot:
     resolved: dict[Severity, int]
     oldest_open_since: dict[Severity, float | None]
     oldest_active_since: dict[Severity, float | None]
-
-
-@contextmanager
-def _unavailable_on_error() -> Iterator[None]:
-    try:
-        yield
-    except (RedisError, OSError) as exc:
-        raise StoreUnavailable() from exc
 
 
 def load_script(name: str) -> str:
@@ -191,6 +183,8 @@ class IncidentStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
+        # Called once per operation that failed for want of Redis (the metrics count them).
+        self.on_unavailable: Callable[[], None] = lambda: None
         self._route = f"{prefix}seq"
         self._create = self._script("create")
         self._transition = self._script("transition")
@@ -198,6 +192,14 @@ class IncidentStore:
         self._page = self._script("page")
         self._snapshot = self._script("snapshot")
         self._reindex = self._script("reindex")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except (RedisError, OSError) as exc:
+            self.on_unavailable()
+            raise StoreUnavailable() from exc
 
     @classmethod
     def from_url(cls, url: str, prefix: str, *, timeout: float = 1.0) -> IncidentStore:
@@ -222,7 +224,7 @@ class IncidentStore:
         return self._redis.register_script(load_script(name))
 
     async def _run(self, script: AsyncScript, *args: str | int | float) -> Any:
-        with _unavailable_on_error():
+        with self._guard():
             return await script(keys=[self._route], args=[self._prefix, *args])
 
     async def close(self) -> None:
@@ -299,13 +301,13 @@ class IncidentStore:
 
     async def set_message(self, incident_id: int, channel: str, ts: str) -> None:
         """Remember where the incident's message is, so later changes can update it in place."""
-        with _unavailable_on_error():
+        with self._guard():
             await self._redis.hset(
                 f"{self._prefix}i:{incident_id}", mapping={"channel": channel, "message_ts": ts}
             )
 
     async def get(self, incident_id: int) -> Incident | None:
-        with _unavailable_on_error():
+        with self._guard():
             flat = await self._redis.hgetall(f"{self._prefix}i:{incident_id}")
         return Incident.model_validate({k: v for k, v in flat.items() if v != ""}) if flat else None
 
@@ -314,7 +316,7 @@ class IncidentStore:
     ) -> tuple[Incident | None, list[TimelineEvent], int]:
         """The incident, its last `last` timeline events and the total count, in one round trip."""
         key = f"{self._prefix}t:{incident_id}"
-        with _unavailable_on_error():
+        with self._guard():
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.hgetall(f"{self._prefix}i:{incident_id}")
                 pipe.lrange(key, -last, -1)
@@ -334,7 +336,7 @@ class IncidentStore:
 
     async def deduped(self, dedupe_key: str) -> int | None:
         """The incident a live dedupe key points to, if any."""
-        with _unavailable_on_error():
+        with self._guard():
             number = await self._redis.get(f"{self._prefix}d:{dedupe_key}")
         return int(number) if number else None
 
@@ -360,7 +362,7 @@ class IncidentStore:
         """Every incident, oldest first, fetched `batch` at a time (for operators' checks: O(N))."""
         after = 0
         while True:
-            with _unavailable_on_error():
+            with self._guard():
                 ids = cast(
                     list[str],
                     await self._redis.zrangebyscore(
@@ -380,12 +382,12 @@ class IncidentStore:
 
     async def index_ids(self, index: str) -> set[int]:
         """The ids in one index (all, active, id:open:sev1, open:sev1, active:sev1, …)."""
-        with _unavailable_on_error():
+        with self._guard():
             ids = cast(list[str], await self._redis.zrange(f"{self._prefix}x:{index}", 0, -1))
         return {int(i) for i in ids}
 
     async def last_id(self) -> int:
-        with _unavailable_on_error():
+        with self._guard():
             return int(await self._redis.get(f"{self._prefix}seq") or 0)
 
     async def snapshot(self) -> Snapshot:
