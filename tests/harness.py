@@ -123,6 +123,23 @@ async def wait_ready(bot: BotProcess, timeout: float = 20.0) -> None:
     raise AssertionError(f"bot not ready after {timeout}s:\n{bot.log_text()}")
 
 
+async def serving(bot: BotProcess, timeout: float = 20.0) -> None:
+    """Wait until the bot accepts connections on PORT (for starts that skip wait_ready)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", bot.port)
+        except OSError:
+            if bot.proc.returncode is not None or loop.time() >= deadline:
+                raise AssertionError(f"nothing serves PORT {bot.port}:\n{bot.log_text()}") from None
+            await asyncio.sleep(0.02)
+        else:
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
 @asynccontextmanager
 async def run_bot(
     standin: SlackStandin,

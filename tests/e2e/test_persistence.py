@@ -18,7 +18,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness import SIGNING_SECRET, BotProcess, bot_and_driver, bot_env, free_port, wait_ready
+from harness import (
+    SIGNING_SECRET,
+    BotProcess,
+    bot_and_driver,
+    bot_env,
+    free_port,
+    serving,
+    wait_ready,
+)
 from slack_requests import SlackDriver
 from slack_standin import SlackStandin
 
@@ -55,24 +63,6 @@ async def store_series(bot: BotProcess) -> dict[str, float]:
             name, value = line.rsplit(" ", 1)
             series[name] = float(value)
     return series
-
-
-async def serving(bot: BotProcess, timeout: float = 20.0) -> None:
-    """Wait until the bot accepts connections on PORT: /readyz (all run_bot waits for) can
-    answer 200 a moment before that (see test_startup.py::test_ready_means_serving_slack)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", bot.port)
-        except OSError:
-            if bot.proc.returncode is not None or loop.time() >= deadline:
-                raise AssertionError(f"nothing serves PORT {bot.port}:\n{bot.log_text()}") from None
-            await asyncio.sleep(0.02)
-        else:
-            writer.close()
-            await writer.wait_closed()
-            return
 
 
 async def command_ok(driver: SlackDriver, text: str, expect: str) -> None:

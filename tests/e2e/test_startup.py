@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from harness import REPO, BotProcess, free_port, wait_ready
+from harness import REPO, BotProcess, free_port, serving, wait_ready
 from slack_requests import SlackDriver
 from slack_standin import SlackStandin
 
@@ -284,23 +284,6 @@ async def test_dead_redis_still_starts_and_reports_not_ready(
     log = bot.log_text()
     assert "Traceback" not in log
     assert_no_secrets(log)
-
-
-async def serving(bot: BotProcess, timeout: float = 20.0) -> None:
-    """Wait until the bot accepts connections on PORT (HTTP mode)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", bot.port)
-        except OSError:
-            if bot.proc.returncode is not None or loop.time() >= deadline:
-                raise AssertionError(f"nothing serves PORT {bot.port}:\n{bot.log_text()}") from None
-            await asyncio.sleep(0.02)
-        else:
-            writer.close()
-            await writer.wait_closed()
-            return
 
 
 async def wait_for_status(bot: BotProcess, path: str, wanted: int, timeout: float = 20.0) -> None:
