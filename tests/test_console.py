@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from factories import NOW, make_incident
 
 from bot.console import Choice, Console, LineReader, flatten, mrkdwn_to_text, repl
 from bot.domain.commands import ListFilter
@@ -20,14 +21,13 @@ from bot.slack.ids import ActionId
 from bot.store.redis_store import IncidentStore, Page
 
 REPO = Path(__file__).resolve().parents[1]
-NOW = 1_700_000_000.0
 STORE_DOWN_LINE = "The incident store is unavailable, so nothing was changed."
 # Whatever renders user text must leave none of these behind in the terminal.
 RAW_MARKUP = ("<@", "<#", "<!", "&lt;", "&gt;", "&amp;")
 
 
 def _incident(**changes: object) -> Incident:
-    fields: dict[str, object] = {
+    defaults: dict[str, object] = {
         "id": 7,
         "title": "Checkout returns 502",
         "description": "since deploy v2.3 & the <b> tag",
@@ -37,7 +37,7 @@ def _incident(**changes: object) -> Incident:
         "status_by": "U0ALICE",
         "assignee": "U0BOB",
     }
-    return Incident.model_validate(fields | changes)
+    return make_incident(**(defaults | changes))
 
 
 def _console(store: IncidentStore, user: str = "console") -> Console:

@@ -1,6 +1,7 @@
 """The lifecycle table, ids, and the Incident model's limits and cleaning."""
 
 import pytest
+from factories import make_incident
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -8,7 +9,6 @@ from pydantic import ValidationError
 from bot.domain.incident import (
     TITLE_MAX,
     TRANSITIONS,
-    Incident,
     Status,
     can_transition,
     format_id,
@@ -59,25 +59,13 @@ def test_format_and_parse_round_trip(number: int) -> None:
     assert parse_id(format_id(number)) == number
 
 
-def _incident(**fields: object) -> Incident:
-    base: dict[str, object] = {
-        "id": 1,
-        "title": "t",
-        "created_by": "U1",
-        "status_by": "U1",
-        "created_at": 1.0,
-        "updated_at": 1.0,
-    }
-    return Incident.model_validate(base | fields)
-
-
 def test_model_cleans_and_limits_titles() -> None:
-    assert _incident(title=" a\nb\x07 ").title == "a b"
+    assert make_incident(title=" a\nb\x07 ").title == "a b"
     with pytest.raises(ValidationError):
-        _incident(title="x" * (TITLE_MAX + 1))
+        make_incident(title="x" * (TITLE_MAX + 1))
     with pytest.raises(ValidationError):
-        _incident(title=" \x00 ")
+        make_incident(title=" \x00 ")
 
 
 def test_next_statuses_follow_the_table() -> None:
-    assert _incident(status="resolved").next_statuses == {Status.OPEN}
+    assert make_incident(status="resolved").next_statuses == {Status.OPEN}

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from blockkit import check_blocks, mrkdwn_texts
+from factories import NOW, make_incident
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,7 +18,6 @@ from bot.domain.incident import (
     NOTE_MAX,
     TITLE_MAX,
     EventKind,
-    Incident,
     Severity,
     Status,
     TimelineEvent,
@@ -35,20 +35,7 @@ from bot.slack.blocks import (
 from bot.slack.ids import ActionId, CallbackId
 from bot.store.redis_store import Page
 
-NOW = 1_700_000_000.0
 PINGS = re.compile(r"<!(channel|here|everyone|subteam)")
-
-
-def make(**fields: Any) -> Incident:
-    base: dict[str, Any] = {
-        "id": 42,
-        "title": "Checkout API returns 502",
-        "created_by": "U0ALICE",
-        "status_by": "U0ALICE",
-        "created_at": NOW - 300,
-        "updated_at": NOW - 300,
-    }
-    return Incident.model_validate(base | fields)
 
 
 def buttons(blocks: list[dict[str, Any]]) -> list[str]:
@@ -64,7 +51,7 @@ def buttons(blocks: list[dict[str, Any]]) -> list[str]:
     ],
 )
 def test_buttons_offer_only_legal_next_steps(status: Status, expected: list[str]) -> None:
-    incident = make(status=status, resolved_at=NOW if status is Status.RESOLVED else None)
+    incident = make_incident(status=status, resolved_at=NOW if status is Status.RESOLVED else None)
     blocks = render_incident(incident, NOW)
     check_blocks(blocks)
     assert buttons(blocks) == expected
@@ -72,7 +59,7 @@ def test_buttons_offer_only_legal_next_steps(status: Status, expected: list[str]
 
 
 def test_incident_message_shows_what_on_call_needs() -> None:
-    text = json.dumps(render_incident(make(assignee="U0BOB", severity="sev1"), NOW))
+    text = json.dumps(render_incident(make_incident(assignee="U0BOB", severity="sev1"), NOW))
     for fragment in (
         "INC-42",
         "Checkout API returns 502",
@@ -87,7 +74,7 @@ def test_incident_message_shows_what_on_call_needs() -> None:
 
 def test_markup_in_user_text_never_pings() -> None:
     hostile = "<!channel> <!here> <!subteam^S1|ops> <@U0EVIL> *bold* & <https://x|y>"
-    incident = make(title=hostile[:TITLE_MAX], description=hostile)
+    incident = make_incident(title=hostile[:TITLE_MAX], description=hostile)
     event = TimelineEvent(at=NOW, actor="U0BOB", kind=EventKind.NOTE, note=hostile)
     rendered = [
         render_incident(incident, NOW),
@@ -108,7 +95,7 @@ def test_escape() -> None:
 
 
 def test_longest_title_is_truncated_in_header_and_shown_whole() -> None:
-    incident = make(id=999_999_999, title="x" * TITLE_MAX)
+    incident = make_incident(id=999_999_999, title="x" * TITLE_MAX)
     blocks = render_incident(incident, NOW)
     check_blocks(blocks)
     assert blocks[0]["text"]["text"].endswith("…")
@@ -116,7 +103,7 @@ def test_longest_title_is_truncated_in_header_and_shown_whole() -> None:
 
 
 def test_list_has_next_page_button_only_when_more() -> None:
-    page = [make(id=i) for i in range(10, 0, -1)]
+    page = [make_incident(id=i) for i in range(10, 0, -1)]
     more = render_list(Listing(ListFilter.ACTIVE, Page(page, 1)), NOW)
     check_blocks(more)
     assert buttons(more) == [ActionId.LIST_PAGE.value]
@@ -132,7 +119,7 @@ def test_details_fit_block_kit_with_a_huge_timeline() -> None:
         TimelineEvent(at=NOW + i, actor="U0BOB", kind=EventKind.NOTE, note="n" * NOTE_MAX)
         for i in range(50)
     ]
-    incident = make(description="d" * DESCRIPTION_MAX)
+    incident = make_incident(description="d" * DESCRIPTION_MAX)
     blocks = render_details(Details(incident, events, 500), NOW)
     check_blocks(blocks)
     assert "last 50 of 500" in json.dumps(blocks)
@@ -149,7 +136,7 @@ def test_any_incident_renders_within_limits(
     title: str, note: str, status: Status, severity: Severity
 ) -> None:
     try:
-        incident = make(title=title, status=status, severity=severity, description=note)
+        incident = make_incident(title=title, status=status, severity=severity, description=note)
     except ValueError:
         return  # only control characters: the model refuses it, nothing to render
     event = TimelineEvent(at=NOW, actor="U0BOB", kind=EventKind.NOTE, note=note)
@@ -169,10 +156,12 @@ def test_modal_shape() -> None:
 
 
 def test_feedback_texts() -> None:
-    resolved = make(status="resolved", status_by="U0BOB", resolved_at=NOW)
+    resolved = make_incident(status="resolved", status_by="U0BOB", resolved_at=NOW)
     assert "already resolved (by <@U0BOB>)" in describe(Unchanged(resolved, "resolve"))
     assert "There is no incident INC-7" in describe(Refused(7, Refusal.MISSING))
-    illegal = describe(Refused(42, Refusal.ILLEGAL, make(), Status.OPEN))
+    illegal = describe(Refused(42, Refusal.ILLEGAL, make_incident(), Status.OPEN))
     assert "INC-42" in illegal and "open" in illegal
-    assert "Opened *INC-42*" in describe(Opened(make(), True), "C1")
-    assert "acknowledged *INC-42*" in describe(Updated(make(status="in_progress"), "ack", "open"))
+    assert "Opened *INC-42*" in describe(Opened(make_incident(), True), "C1")
+    assert "acknowledged *INC-42*" in describe(
+        Updated(make_incident(status="in_progress"), "ack", "open")
+    )
