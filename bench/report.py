@@ -1,0 +1,212 @@
+"""The issue's targets checked against a run, and the run as a markdown page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.stats import ratio
+
+ACK_P50_VS_FLOOR = 3.0
+ACK_P50_VS_BOLT = 0.3
+ACK_P99_MS = 15.0
+SEEN_P50_MS = 10.0
+FLAT = 1.2
+MEMORY_BYTES = 1024
+READY_SECONDS = 2.0
+COMMANDS = ("open", "list", "list, deep page", "show", "click")
+WRITES = ("open", "click")
+FLAT_KINDS = ("list", "show", "click", "GET /metrics")
+BASELINE_LABELS = {
+    "aiohttp": "bare aiohttp 200",
+    "bolt": "bare Bolt, defaults, ack only",
+    "bolt-inline": "bare Bolt, process_before_response=True, ack only",
+}
+
+
+def _p50(figures: dict[str, Any], part: str = "ack") -> float | None:
+    value = figures.get(part, {}).get("p50")
+    return float(value) if value is not None else None
+
+
+def baseline_p50(stage: dict[str, Any], baseline: str, shape: str) -> float | None:
+    """The baseline's one-at-a-time median for a request shape (GET /metrics: the POST floor)."""
+    runs = stage["baselines"].get(baseline, {})
+    figures = runs.get(shape) or runs.get("command")
+    return _p50(figures["sequential"]) if figures else None
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue with the figure of this run, at the largest N that ran."""
+    stage = result["stages"][-1]
+    first = result["stages"][0]
+    rows: list[dict[str, Any]] = []
+
+    def add(what: str, figure: float | None, limit: float, unit: str, lower: bool = True) -> None:
+        met = figure is not None and (figure <= limit if lower else figure >= limit)
+        rows.append({"target": what, "figure": figure, "limit": limit, "unit": unit, "met": met})
+
+    for name in COMMANDS:
+        figures = stage["requests"][name]
+        seq = figures["sequential"]
+        shape = figures["shape"]
+        add(
+            f"{name}: ack p50 / bare aiohttp p50",
+            ratio(_p50(seq), baseline_p50(stage, "aiohttp", shape)),
+            ACK_P50_VS_FLOOR,
+            "x",
+        )
+        add(
+            f"{name}: ack p50 / default Bolt p50",
+            ratio(_p50(seq), baseline_p50(stage, "bolt", shape)),
+            ACK_P50_VS_BOLT,
+            "x",
+        )
+        add(f"{name}: ack p99", seq["ack"].get("p99"), ACK_P99_MS, "ms")
+        add(f"{name}: user sees the answer, p50", _p50(seq, "seen"), SEEN_P50_MS, "ms")
+    if len(result["stages"]) > 1 and first["n"] < stage["n"]:
+        for name in FLAT_KINDS:
+            add(
+                f"{name}: p50 at {stage['n']:,} / p50 at {first['n']:,}",
+                ratio(
+                    _p50(stage["requests"][name]["sequential"]),
+                    _p50(first["requests"][name]["sequential"]),
+                ),
+                FLAT,
+                "x",
+            )
+    for name, figures in stage["requests"].items():
+        trips = figures.get("round_trips")
+        if trips is None:
+            continue
+        limit = 1 if name in WRITES else 2
+        add(f"{name}: Redis round trips before the ack", trips["request_path"], limit, "")
+    memory = result["memory"]["per_incident_bytes"]
+    add("Redis memory per incident (no notes)", memory, MEMORY_BYTES, "B")
+    ready = result["startup"]["external"].get("p50")
+    add("ready after start, external Redis (p50)", ready and ready / 1000, READY_SECONDS, "s")
+    return rows
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}f}"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    lines = [
+        "# IncidentWatch benchmark results",
+        "",
+        f"Command: `{result['command']}` — started {result['started_at']}, took "
+        f"{result['seconds'] / 60:.1f} min; commit `{result['commit']}`.",
+        "",
+        f"Machine: {result['machine']['description']}. Redis: {result['redis']}. "
+        f"Load average (1 min) at start {result['machine']['load_start']:.2f}, at end "
+        f"{result['machine']['load_end']:.2f} (other work on the machine shows up as noise).",
+        "",
+        "Latency is from the request being sent to the whole HTTP answer, measured by the client "
+        "(aiohttp, on the same machine, keep-alive). *One at a time*: the next request is sent "
+        "after the previous one and everything it caused (Slack calls) finished. *User sees*: "
+        "the ack body for `list`/`show`; for `open` the `chat.postMessage`, for a click the "
+        "`chat.update`, for a deep page the `response_url` post reaching the Slack stand-in. "
+        f"*Saturated*: {result['plan']['concurrency']} requests in flight for "
+        f"{result['plan']['saturate_seconds']:g} s; CPU time per request of the server process "
+        "(background Slack calls included) and of Redis.",
+        "",
+        "## Targets (issue 6), at the largest N",
+        "",
+        "| target | figure | limit | met |",
+        "| --- | ---: | ---: | :---: |",
+    ]
+    for row in result["targets"]:
+        unit = row["unit"]
+        lines.append(
+            f"| {row['target']} | {_num(row['figure'])}{unit} | {_num(row['limit'])}{unit} | "
+            f"{'yes' if row['met'] else '**no**'} |"
+        )
+    for stage in result["stages"]:
+        lines += _stage(stage)
+    lines += _memory_and_startup(result)
+    return "\n".join(lines) + "\n"
+
+
+def _stage(stage: dict[str, Any]) -> list[str]:
+    n = stage["n"]
+    lines = [
+        "",
+        f"## N = {n:,} incidents",
+        "",
+        "| request | one at a time p50 / p95 / p99 ms | user sees p50 / p99 ms "
+        "| vs aiohttp p50 | vs Bolt p50 | saturated req/s | p50 / p99 ms loaded "
+        "| server CPU ms/req | Redis CPU µs/req | client cores |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    rows = [(name, f) for name, f in stage["requests"].items()]
+    for baseline, shapes in stage["baselines"].items():
+        label = BASELINE_LABELS[baseline]
+        rows += [(f"*baseline: {label}, {shape}*", f) for shape, f in shapes.items()]
+    for name, f in rows:
+        seq, sat = f["sequential"], f["saturated"]
+        shape = f.get("shape", "command")
+        floor = baseline_p50(stage, "aiohttp", shape)
+        bolt = baseline_p50(stage, "bolt", shape)
+        ack, seen, loaded = seq["ack"], seq["seen"], sat["ack"]
+        lines.append(
+            f"| {name} | {_num(ack.get('p50'))} / {_num(ack.get('p95'))} / "
+            f"{_num(ack.get('p99'))} | {_num(seen.get('p50'))} / {_num(seen.get('p99'))} | "
+            f"{_num(ratio(_p50(seq), floor))} | {_num(ratio(_p50(seq), bolt))} | "
+            f"{_num(sat['rps'], 0)} | {_num(loaded.get('p50'))} / {_num(loaded.get('p99'))} | "
+            f"{_num(sat.get('server_cpu_ms'), 3)} | {_num(sat.get('redis_cpu_us'), 0)} | "
+            f"{_num(sat['client_cores'])} |"
+        )
+    errors = sum(
+        f["sequential"]["errors"] + f["saturated"]["errors"] for _, f in rows if "sequential" in f
+    )
+    lines += ["", f"Failed or wrong answers: {errors}.", ""]
+    lines += ["| request | Redis round trips per request | commands of one request (MONITOR) |"]
+    lines += ["| --- | ---: | --- |"]
+    for name, f in stage["requests"].items():
+        trips = f.get("round_trips")
+        if trips:
+            lines.append(f"| {name} | {_num(trips['per_request'])} | {trips['commands']} |")
+    return lines
+
+
+def _memory_and_startup(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "## Seeding and Redis memory",
+        "",
+        "Seeded through `bot.store.bulk.BulkWriter` (the store's own Lua scripts, pipelined): "
+        "70% resolved, 10% in progress, 20% open; sev1/2/3/4 = 5/15/50/30%; 60% of the "
+        "acknowledged ones assigned; 30% with a note (measured apart).",
+        "",
+        "| up to N | seeded | incidents/s | bytes/incident, no notes (INFO delta / added) "
+        "| bytes/note | hash (MEMORY USAGE) | timeline | indexes/incident |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for stage in result["stages"]:
+        seed, mem = stage["seed"], stage["memory"]
+        lines.append(
+            f"| {stage['n']:,} | {seed['added']:,} in {seed['seconds']:.1f} s | "
+            f"{_num(seed['rate'], 0)} | {_num(mem['per_incident_bytes'], 0)} | "
+            f"{_num(mem['per_note_bytes'], 0)} | {_num(mem['hash_bytes'], 0)} | "
+            f"{_num(mem['timeline_bytes'], 0)} | {_num(mem['index_bytes_per_incident'], 0)} |"
+        )
+    lines += [
+        "",
+        "## Start-up to ready",
+        "",
+        "From spawning `python -m bot` to its first answered signed slash command.",
+        "",
+        "| Redis | runs | p50 ms | max ms |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for mode, figures in result["startup"].items():
+        lines.append(
+            f"| {mode} | {figures['n']} | {_num(figures.get('p50'), 0)} | "
+            f"{_num(figures.get('max'), 0)} |"
+        )
+    return lines
