@@ -27,7 +27,6 @@ from bot.service.incidents import (
     Updated,
 )
 from bot.slack.blocks import (
-    STORE_DOWN,
     Block,
     describe,
     escape,
@@ -37,6 +36,7 @@ from bot.slack.blocks import (
     render_help,
     render_incident,
     render_list,
+    store_problem,
 )
 from bot.slack.ids import BUTTON_COMMANDS, SLASH_COMMAND, ActionId
 from bot.store.redis_store import StoreUnavailable
@@ -191,9 +191,9 @@ class Console:
             if self._form is not None:
                 return await self._fill_form(line)
             return await self._line(line.strip())
-        except StoreUnavailable:
+        except StoreUnavailable as error:
             self._form = None
-            return mrkdwn_to_text(STORE_DOWN)
+            return mrkdwn_to_text(store_problem(error))
 
     async def _line(self, text: str) -> str:
         if not text:

@@ -27,6 +27,7 @@ from bot.service.incidents import (
     Updated,
 )
 from bot.slack.ids import ActionId, BlockId, CallbackId, InputId
+from bot.store.redis_store import StoreUnavailable
 
 Block = dict[str, Any]
 
@@ -42,6 +43,17 @@ CHANNEL_NOT_ALLOWED = "IncidentWatch is not enabled in this channel."
 STORE_DOWN = (
     ":warning: The incident store is unavailable, so nothing was changed. Try again in a moment."
 )
+STORE_IN_DOUBT = (
+    ":warning: The incident store did not answer in time. If you changed something, it may "
+    "still be applied: check with `/incident show` or `/incident list` before trying again."
+)
+
+
+def store_problem(error: StoreUnavailable) -> str:
+    """What to tell the user when Redis failed: nothing changed, or it may still change."""
+    return STORE_IN_DOUBT if error.in_doubt else STORE_DOWN
+
+
 STATUS_EMOJI = {
     Status.OPEN: ":red_circle:",
     Status.IN_PROGRESS: ":large_orange_circle:",

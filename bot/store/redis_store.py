@@ -16,6 +16,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.domain.commands import ListFilter
 from bot.domain.incident import (
@@ -33,10 +34,14 @@ _FIRST_PAGE = 10**18
 
 
 class StoreUnavailable(Exception):
-    """Redis could not be reached or answered with an error; nothing was changed by us."""
+    """Redis could not be reached or answered with an error. `in_doubt`: it did not answer in
+    time, so a write sent to it may still be applied (a hung Redis runs it when it wakes up)."""
 
-    def __init__(self) -> None:
-        super().__init__("incident store unavailable")
+    def __init__(self, *, in_doubt: bool = False) -> None:
+        super().__init__(
+            "incident store did not answer in time" if in_doubt else "incident store unavailable"
+        )
+        self.in_doubt = in_doubt
 
 
 class Outcome(StrEnum):
@@ -199,7 +204,9 @@ class IncidentStore:
             yield
         except (RedisError, OSError) as exc:
             self.on_unavailable()
-            raise StoreUnavailable() from exc
+            raise StoreUnavailable(
+                in_doubt=isinstance(exc, RedisTimeoutError | TimeoutError)
+            ) from exc
 
     @classmethod
     def from_url(cls, url: str, prefix: str, *, timeout: float = 1.0) -> IncidentStore:

@@ -85,3 +85,31 @@ async def test_redis_down_then_back(private_redis: EmbeddedRedis, prefix: str) -
         assert report.ok and report.incidents == 1, report.problems
     finally:
         await store.close()
+
+
+async def test_hung_redis_answers_in_doubt_within_2_seconds(
+    private_redis: EmbeddedRedis, prefix: str
+) -> None:
+    async with (
+        SlackStandin() as standin,
+        bot_and_driver(standin, redis_url=private_redis.url, prefix=prefix) as (bot, driver),
+    ):
+        assert "No active incidents" in (await driver.command("list")).body_text  # connected
+        assert private_redis.pid is not None
+        os.kill(private_redis.pid, signal.SIGSTOP)  # Redis hangs: requests reach it, no answer
+        try:
+            started = time.monotonic()
+            reply = await driver.command("open sev1 Sent to a hung Redis")
+            assert time.monotonic() - started < 2.0
+            assert "did not answer in time" in reply.body_text
+            assert "may still be applied" in reply.body_text
+        finally:
+            os.kill(private_redis.pid, signal.SIGCONT)
+        # Redis is back: the bot answers again, and whatever ran, ran whole.
+        assert (await driver.command("list all")).status == 200
+        assert "Traceback" not in bot.log_text()
+    store = IncidentStore.from_url(private_redis.url, prefix)
+    try:
+        assert (await check(store)).ok
+    finally:
+        await store.close()

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.domain.commands import UsageError, parse
 from bot.domain.incident import parse_id
 from bot.service.incidents import Details, FormWanted, HelpWanted, Listing, Opened
-from bot.slack.blocks import CHANNEL_NOT_ALLOWED, STORE_DOWN, parse_page_value, render_list
+from bot.slack.blocks import CHANNEL_NOT_ALLOWED, parse_page_value, render_list, store_problem
 from bot.slack.deps import SlackDeps
 from bot.slack.effects import MessageAt, ReplyTo
 from bot.slack.ids import BUTTON_COMMANDS, ActionId
@@ -64,9 +64,9 @@ async def handle_incident_button(
             command = parse(BUTTON_COMMANDS[action_id].format(number))
             assert not isinstance(command, UsageError), command  # the table holds valid commands
             result = await deps.service.execute(command, to.user, to.channel)
-        except StoreUnavailable:
+        except StoreUnavailable as error:
             await ack()
-            deps.tasks.spawn(deps.effects.tell(to, STORE_DOWN))
+            deps.tasks.spawn(deps.effects.tell(to, store_problem(error)))
             return
         await ack()
         if isinstance(result, Opened | Listing | Details | HelpWanted | FormWanted):
@@ -86,9 +86,9 @@ async def handle_list_page(
             return
         try:
             listing = await deps.service.list(page[0], before=page[1])
-        except StoreUnavailable:
+        except StoreUnavailable as error:
             await ack()
-            deps.tasks.spawn(deps.effects.tell(to, STORE_DOWN))
+            deps.tasks.spawn(deps.effects.tell(to, store_problem(error)))
             return
         await ack()
         blocks = render_list(listing, deps.clock())

@@ -19,13 +19,13 @@ from bot.service.incidents import (
 )
 from bot.slack.blocks import (
     CHANNEL_NOT_ALLOWED,
-    STORE_DOWN,
     describe,
     help_text,
     render_details,
     render_help,
     render_list,
     render_open_modal,
+    store_problem,
 )
 from bot.slack.deps import SlackDeps
 from bot.slack.effects import ReplyTo
@@ -65,8 +65,8 @@ async def _run(deps: SlackDeps, ack: AsyncAck, parsed: Command, command: dict[st
         trigger = command.get("trigger_id")
         request_id = f"trigger:{trigger}" if trigger else None
         result = await deps.service.execute(parsed, actor, channel, request_id)
-    except StoreUnavailable:
-        await ack(text=STORE_DOWN, response_type=EPHEMERAL)
+    except StoreUnavailable as error:
+        await ack(text=store_problem(error), response_type=EPHEMERAL)
         return
     now = deps.clock()
     match result:

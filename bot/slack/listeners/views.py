@@ -13,6 +13,10 @@ from bot.slack.ids import BlockId, CallbackId, InputId
 from bot.store.redis_store import StoreUnavailable
 
 STORE_DOWN_IN_FORM = "The incident store is unavailable; nothing was saved. Try again in a moment."
+STORE_IN_DOUBT_IN_FORM = (
+    "The incident store did not answer in time; the incident may still be opened. "
+    "Check `/incident list` before submitting again."
+)
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -52,16 +56,18 @@ async def handle_open_submission(
         origin = str(view.get("private_metadata") or "") or None
         try:
             # The view id makes a retried or double submission open one incident, not two.
+            view_id = view.get("id")
             opened = await deps.service.open(
                 title,
                 severity,
                 actor,
                 origin,
                 description=description,
-                dedupe_key=f"view:{view.get('id')}",
+                dedupe_key=f"view:{view_id}" if view_id else None,
             )
-        except StoreUnavailable:
-            await ack(response_action="errors", errors={BlockId.TITLE.value: STORE_DOWN_IN_FORM})
+        except StoreUnavailable as error:
+            problem = STORE_IN_DOUBT_IN_FORM if error.in_doubt else STORE_DOWN_IN_FORM
+            await ack(response_action="errors", errors={BlockId.TITLE.value: problem})
             return
         await ack()
         channel = deps.effects.channel_for(origin)
