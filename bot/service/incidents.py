@@ -133,7 +133,12 @@ class IncidentService:
                 return await self.details(number)
             case Transition(id=number, target=target, name=verb, note=note):
                 change = await self._store.transition(
-                    number, target, actor=actor, now=now, note=note
+                    number,
+                    target,
+                    actor=actor,
+                    now=now,
+                    note=note,
+                    guarded=self.policy.guards(actor, target),
                 )
                 if change.outcome is Outcome.OK and change.incident is not None:
                     self._metrics.observe_transition(change.incident, Status(change.previous))
