@@ -14,7 +14,7 @@ from bot.console import Console, LineReader, repl
 from bot.observability.metrics import Metrics
 from bot.service.incidents import IncidentService
 from bot.store import consistency
-from bot.store.embedded import EmbeddedRedis, find_server_binary
+from bot.store.embedded import EmbeddedRedis, EmbeddedRedisError, find_server_binary
 from bot.store.redis_store import IncidentStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,33 @@ async def redis_url(settings: Settings, stack: AsyncExitStack) -> str:
     )
     url = await embedded.start()
     stack.push_async_callback(embedded.stop)
+    watcher = asyncio.get_running_loop().create_task(_keep_running(embedded, url))
+    stack.callback(watcher.cancel)  # runs before stop(): a deliberate stop is no crash
     log.info(
         "embedded %s started, data in %s", embedded.server_version, settings.data_dir.resolve()
     )
     return url
+
+
+async def _keep_running(embedded: EmbeddedRedis, url: str) -> None:
+    """Restart the embedded server if it dies under the bot; its data is on disk (AOF)."""
+    while True:
+        code = await embedded.wait()
+        log.error("the embedded %s exited (code %s); restarting it", embedded.server_version, code)
+        await embedded.stop()  # releases the data directory's lock
+        delay = 0.5
+        while True:
+            try:
+                if await embedded.start() != url:
+                    log.error("the embedded Redis came back on another address; restart the bot")
+                    return
+                break
+            except EmbeddedRedisError as exc:
+                log.error(
+                    "could not restart the embedded Redis (%s); next try in %.1fs", exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
 
 async def open_store(settings: Settings, stack: AsyncExitStack) -> IncidentStore:

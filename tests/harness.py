@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -121,6 +122,14 @@ async def wait_ready(bot: BotProcess, timeout: float = 20.0) -> None:
                 pass
             await asyncio.sleep(0.05)
     raise AssertionError(f"bot not ready after {timeout}s:\n{bot.log_text()}")
+
+
+def embedded_server_pids(data_dir: Path) -> list[int]:
+    """Pids of the embedded server running on `data_dir` (found by its socket path)."""
+    # The server renames its process to "valkey-server unixsocket:<path>".
+    pattern = str(data_dir.resolve() / "redis.sock")
+    found = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
 
 
 async def serving(bot: BotProcess, timeout: float = 20.0) -> None:

@@ -114,6 +114,11 @@ class EmbeddedRedis:
             return None
         return process.pid
 
+    async def wait(self) -> int | None:
+        """Until the server process exits: its exit code (None when it was never started)."""
+        process = self._process
+        return None if process is None else await process.wait()
+
     async def __aenter__(self) -> EmbeddedRedis:
         await self.start()
         return self

@@ -6,19 +6,11 @@ import asyncio
 import os
 import re
 import signal
-import subprocess
 from pathlib import Path
 
-from harness import SIGNING_SECRET, run_bot
+from harness import SIGNING_SECRET, embedded_server_pids, run_bot
 from slack_requests import SlackDriver
 from slack_standin import SlackStandin
-
-
-def server_pids(data_dir: Path) -> list[int]:
-    # The server renames its process to "valkey-server unixsocket:<path>".
-    pattern = str(data_dir.resolve() / "redis.sock")
-    found = subprocess.run(["pgrep", "-f", "--", pattern], capture_output=True, text=True)
-    return [int(pid) for pid in found.stdout.split()]
 
 
 async def test_confirmed_incidents_survive_kill_9(standin: SlackStandin, tmp_path: Path) -> None:
@@ -40,7 +32,7 @@ async def test_confirmed_incidents_survive_kill_9(standin: SlackStandin, tmp_pat
         burst = [asyncio.create_task(open_one(i)) for i in range(200)]
         while len(confirmed) < 50:  # noqa: ASYNC110 — the replies are the event we wait for
             await asyncio.sleep(0.005)
-        redis_pids = server_pids(data)
+        redis_pids = embedded_server_pids(data)
         assert redis_pids, "the embedded server should be running"
         bot.proc.kill()  # kill -9 the bot mid-burst
         for pid in redis_pids:

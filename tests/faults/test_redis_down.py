@@ -3,6 +3,7 @@ and the bot recovers by itself when Redis is back."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -10,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness import bot_and_driver
+from harness import bot_and_driver, embedded_server_pids
 from slack_standin import SlackStandin
 
 from bot.store.consistency import check
@@ -113,3 +114,22 @@ async def test_hung_redis_answers_in_doubt_within_2_seconds(
         assert (await check(store)).ok
     finally:
         await store.close()
+
+
+async def test_the_embedded_server_is_restarted_when_it_dies(
+    standin: SlackStandin, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    async with bot_and_driver(
+        standin, redis_url=None, prefix="{iwtest-embedded}:", DATA_DIR=str(data)
+    ) as (bot, driver):
+        assert "INC-1" in (await driver.command("open sev2 Before the crash")).body_text
+        (pid,) = embedded_server_pids(data)
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while "restarting it" not in bot.log_text() or (await bot.get("/readyz"))[0] != 200:
+            assert time.monotonic() < deadline, bot.log_text()
+            await asyncio.sleep(0.05)
+        assert "INC-2" in (await driver.command("open sev2 After the crash")).body_text
+        assert "Before the crash" in (await driver.command("list")).body_text
+        assert await bot.stop() == 0
