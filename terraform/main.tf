@@ -1,6 +1,6 @@
 # The IncidentWatch stack on Minikube, from the same manifests as `kubectl apply -k k8s/`:
 # kustomize builds ../k8s and every object it yields is applied as is; only the bot's image is
-# set from var.image. The two Secrets, which k8s/ never contains, are made from variables.
+# set from var.image. The three Secrets, which k8s/ never contains, are made from variables.
 
 locals {
   namespace  = "monitoring"
@@ -48,6 +48,25 @@ resource "kubernetes_secret_v1" "slack" {
   depends_on = [kustomization_resource.p0]
 }
 
+# The HTTP API's bearer token: the bot reads it as API_TOKEN, Alertmanager sends it to the
+# bot's webhook (mounted where k8s/alertmanager/alertmanager.yml's credentials_file points).
+resource "kubernetes_secret_v1" "api" {
+  metadata {
+    name      = "incidentwatch-api"
+    namespace = local.namespace
+    labels = {
+      "app.kubernetes.io/name"    = "incidentwatch"
+      "app.kubernetes.io/part-of" = "incidentwatch"
+    }
+  }
+
+  data = {
+    API_TOKEN = var.api_token
+  }
+
+  depends_on = [kustomization_resource.p0]
+}
+
 resource "kubernetes_secret_v1" "grafana_admin" {
   metadata {
     name      = "grafana-admin"
@@ -80,6 +99,7 @@ resource "kustomization_resource" "p1" {
   depends_on = [
     kustomization_resource.p0,
     kubernetes_secret_v1.slack,
+    kubernetes_secret_v1.api,
     kubernetes_secret_v1.grafana_admin,
   ]
 }

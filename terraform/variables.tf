@@ -52,6 +52,17 @@ variable "slack_signing_secret" {
   default     = null
 }
 
+variable "api_token" {
+  description = "Bearer token of the bot's HTTP API, also sent by Alertmanager to its webhook (Secret incidentwatch-api): `openssl rand -hex 24`."
+  type        = string
+  sensitive   = true
+
+  validation {
+    condition     = can(regex("^[!-~]{32,}$", var.api_token))
+    error_message = "api_token must be at least 32 printable characters without spaces, e.g. the output of `openssl rand -hex 24`."
+  }
+}
+
 variable "grafana_admin_user" {
   description = "Grafana admin user name."
   type        = string

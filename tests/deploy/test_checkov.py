@@ -31,6 +31,8 @@ EXPECTED_SKIPS = {
         ("CKV_K8S_43", "Deployment.monitoring.prometheus"),
         ("CKV_K8S_15", "Deployment.monitoring.grafana"),
         ("CKV_K8S_43", "Deployment.monitoring.grafana"),
+        ("CKV_K8S_15", "Deployment.monitoring.alertmanager"),
+        ("CKV_K8S_43", "Deployment.monitoring.alertmanager"),
     },
     "terraform": set(),
     "Dockerfile": set(),

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 from deploy_support import (
+    ALERTMANAGER_CONFIG,
+    ALERTMANAGER_TARGET,
+    API_SECRET,
+    API_TOKEN_KEY,
     DATASOURCE_UID,
     DATASOURCE_URL,
     GRAFANA_SECRET,
@@ -16,6 +22,7 @@ from deploy_support import (
     NODE_PORTS,
     REPO,
     SLACK_SECRET,
+    WEBHOOK_PATH,
     Doc,
     find_tool,
     load_yaml,
@@ -73,6 +80,12 @@ def test_builds_the_whole_stack(objects: list[Doc]) -> None:
         ("ConfigMap", "grafana-dashboards"),
         ("ConfigMap", "grafana-datasources"),
         ("ConfigMap", "incidentwatch-config"),
+        ("ServiceAccount", "alertmanager"),
+        ("PersistentVolumeClaim", "alertmanager-data"),
+        ("Deployment", "alertmanager"),
+        ("Service", "alertmanager"),
+        ("NetworkPolicy", "alertmanager"),
+        ("ConfigMap", "alertmanager-config"),
     }
     assert expected <= names, expected - names
 
@@ -143,6 +156,7 @@ def test_service_ports_reach_the_right_container_ports(by_kind: Lookup) -> None:
         ("incidentwatch-metrics", "incidentwatch", "bot"): (9100, 9100),
         ("prometheus-service", "prometheus", "prometheus"): (9090, 9090),
         ("grafana-service", "grafana", "grafana"): (3000, 3000),
+        ("alertmanager", "alertmanager", "alertmanager"): (9093, 9093),
     }
     for (service, deployment, container_name), (port, target) in expected.items():
         svc = by_kind("Service", service)
@@ -214,8 +228,14 @@ def test_the_bot_deployment(by_kind: Lookup) -> None:
     assert {"secretRef": {"name": SLACK_SECRET}} in env_from
     config_maps = [e["configMapRef"]["name"] for e in env_from if "configMapRef" in e]
     assert [name.rsplit("-", 1)[0] for name in config_maps] == ["incidentwatch-config"]
-    env = {e["name"]: e["value"] for e in container.get("env", [])}
-    assert env["PYTHONDONTWRITEBYTECODE"] == "1"
+    env = {e["name"]: e for e in container.get("env", [])}
+    assert env["PYTHONDONTWRITEBYTECODE"]["value"] == "1"
+    # The API token from its own Secret; optional, so without that Secret the API is off and
+    # the bot still starts (README, "Deploy on Minikube").
+    assert env[API_TOKEN_KEY] == {
+        "name": API_TOKEN_KEY,
+        "valueFrom": {"secretKeyRef": {"name": API_SECRET, "key": API_TOKEN_KEY, "optional": True}},
+    }
     # /tmp is the only writable place (the image writes nothing when REDIS_URL is set).
     mounts = {m["mountPath"] for m in container["volumeMounts"]}
     assert mounts == {"/tmp"}
@@ -349,6 +369,187 @@ def test_every_pod_is_covered_by_a_network_policy(objects: list[Doc]) -> None:
         ), workload["metadata"]["name"]
 
 
+def _mounts(workload: Doc, container_name: str) -> dict[str, tuple[Doc, Doc]]:
+    """mountPath -> (the mount, its volume)."""
+    volumes = {v["name"]: v for v in _pod_spec(workload)["volumes"]}
+    return {
+        m["mountPath"]: (m, volumes[m["name"]])
+        for m in _container(workload, container_name)["volumeMounts"]
+    }
+
+
+def _webhook() -> Doc:
+    config = load_yaml(ALERTMANAGER_CONFIG)
+    (hook,) = [h for r in config["receivers"] for h in r.get("webhook_configs", [])]
+    return hook  # type: ignore[no-any-return]
+
+
+def test_alertmanager_runs_the_shipped_config_alone(by_kind: Lookup) -> None:
+    alertmanager = by_kind("Deployment", "alertmanager")
+    pod = _pod_spec(alertmanager)
+    container = _container(alertmanager, "alertmanager")
+    assert alertmanager["spec"]["replicas"] == 1
+    assert alertmanager["spec"]["strategy"]["type"] == "Recreate"  # one writer of the volume
+    assert pod["automountServiceAccountToken"] is False
+    assert (
+        by_kind("ServiceAccount", pod["serviceAccountName"])["automountServiceAccountToken"]
+        is False
+    )
+    args = dict(arg.split("=", 1) for arg in container["args"])
+    assert args["--cluster.listen-address"] == ""  # clustering (gossip) off
+    assert args["--web.listen-address"] == ":9093"
+    assert {p["name"]: p["containerPort"] for p in container["ports"]} == {"web": 9093}
+    assert container["livenessProbe"]["httpGet"]["path"] == "/-/healthy"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/-/ready"
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert _port_number(container, container[probe]["httpGet"]["port"]) == 9093
+    mounts = _mounts(alertmanager, "alertmanager")
+    # The config: the ConfigMap kustomize makes of k8s/alertmanager/alertmanager.yml, unchanged.
+    config_dir, config_file = args["--config.file"].rsplit("/", 1)
+    mount, volume = mounts[config_dir]
+    assert mount["readOnly"] is True
+    config_map = by_kind("ConfigMap", volume["configMap"]["name"].rsplit("-", 1)[0])
+    assert config_map["metadata"]["name"].startswith("alertmanager-config-")
+    assert config_map["data"] == {config_file: ALERTMANAGER_CONFIG.read_text()}
+    # Silences and the notification log on a small volume of their own.
+    _, storage = mounts[args["--storage.path"]]
+    claim = by_kind("PersistentVolumeClaim", storage["persistentVolumeClaim"]["claimName"])
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert claim["spec"]["resources"]["requests"]["storage"]
+
+
+def test_alertmanager_reads_the_api_token_where_its_config_expects(by_kind: Lookup) -> None:
+    authorization = _webhook()["http_config"]["authorization"]
+    # The token is only ever a file: never a value in the config (a ConfigMap).
+    assert set(authorization) == {"type", "credentials_file"}
+    assert authorization["type"] == "Bearer"
+    secret_dir, key = authorization["credentials_file"].rsplit("/", 1)
+    assert (secret_dir, key) == (f"/etc/alertmanager/secrets/{API_SECRET}", API_TOKEN_KEY)
+    mount, volume = _mounts(by_kind("Deployment", "alertmanager"), "alertmanager")[secret_dir]
+    assert mount["readOnly"] is True
+    secret = volume["secret"]
+    assert secret["secretName"] == API_SECRET
+    assert secret["items"] == [{"key": API_TOKEN_KEY, "path": key}]
+    assert secret.get("optional", False) is False  # no token: the pod waits, visibly
+    assert secret["defaultMode"] == 0o440
+    # The bot takes the same key of the same Secret (see test_the_bot_deployment).
+    bot = _container(by_kind("Deployment", "incidentwatch"), "bot")
+    (env,) = [e for e in bot["env"] if e["name"] == API_TOKEN_KEY]
+    ref = env["valueFrom"]["secretKeyRef"]
+    assert (ref["name"], ref["key"]) == (API_SECRET, API_TOKEN_KEY)
+
+
+def test_alertmanager_delivers_to_the_bot_service(by_kind: Lookup) -> None:
+    hook = _webhook()
+    url = urlsplit(hook["url"])
+    svc = by_kind("Service", "incidentwatch-service")
+    assert url.scheme == "http"
+    assert url.hostname == f"{svc['metadata']['name']}.{NAMESPACE}.svc.cluster.local"
+    (port,) = svc["spec"]["ports"]
+    assert url.port == port["port"] == 3000
+    assert url.path == WEBHOOK_PATH
+    assert hook["send_resolved"] is True
+
+
+def test_alertmanager_is_reachable_only_inside_the_cluster(by_kind: Lookup) -> None:
+    svc = by_kind("Service", "alertmanager")
+    assert svc["spec"]["type"] == "ClusterIP"
+    (port,) = svc["spec"]["ports"]
+    assert "nodePort" not in port
+    # The address Prometheus' alerting block uses (test_prometheus_rules.py checks that side).
+    address = f"{svc['metadata']['name']}.{NAMESPACE}.svc.cluster.local:{port['port']}"
+    assert address == ALERTMANAGER_TARGET
+
+
+def test_amtool_accepts_the_deployed_config(by_kind: Lookup, tmp_path: Path) -> None:
+    """The ConfigMap's file, as the pod reads it (tests/api checks the repository file)."""
+    (name, text), *_ = by_kind("ConfigMap", "alertmanager-config")["data"].items()
+    config = tmp_path / name
+    config.write_text(text)
+    result = run([find_tool("amtool"), "check-config", str(config)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+    assert yaml.safe_load(text)["route"]["receiver"] == "incidentwatch"
+
+
+def _peer_matches(peer: Doc, labels: dict[str, str]) -> bool:
+    """A NetworkPolicy peer against a pod of this namespace (other namespaces never match)."""
+    if "namespaceSelector" in peer or "ipBlock" in peer:
+        return False
+    wanted = peer.get("podSelector", {}).get("matchLabels", {})
+    return bool(wanted.items() <= labels.items())
+
+
+def _port_matches(rule_ports: list[Doc] | None, container: Doc, port: int) -> bool:
+    if not rule_ports:
+        return True
+    return any(_port_number(container, p["port"]) == port for p in rule_ports if "port" in p)
+
+
+def _allowed(objects: list[Doc], source: str, target: str, port: int) -> bool:
+    """Whether the NetworkPolicies let pods of workload `source` open `target`:`port`."""
+    workloads = {doc["metadata"]["name"]: doc for doc in objects if doc["kind"] in WORKLOADS}
+    src_labels = workloads[source]["spec"]["template"]["metadata"]["labels"]
+    dst_labels = workloads[target]["spec"]["template"]["metadata"]["labels"]
+    (dst_container, *_) = _pod_spec(workloads[target])["containers"]
+    policies = [doc["spec"] for doc in objects if doc["kind"] == "NetworkPolicy"]
+
+    def direction(kind: str, own: dict[str, str], other: dict[str, str], key: str) -> bool:
+        selecting = [
+            p
+            for p in policies
+            if kind in p["policyTypes"] and p["podSelector"]["matchLabels"].items() <= own.items()
+        ]
+        return not selecting or any(
+            (key not in rule or any(_peer_matches(peer, other) for peer in rule[key]))
+            and _port_matches(rule.get("ports"), dst_container, port)
+            for p in selecting
+            for rule in p.get(kind.lower(), [])
+        )
+
+    return direction("Egress", src_labels, dst_labels, "to") and direction(
+        "Ingress", dst_labels, src_labels, "from"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "port", "allowed"),
+    [
+        ("prometheus", "alertmanager", 9093, True),  # alerts
+        ("alertmanager", "incidentwatch", 3000, True),  # the webhook
+        ("incidentwatch", "alertmanager", 9093, False),
+        ("grafana", "alertmanager", 9093, False),
+        ("alertmanager", "redis", 6379, False),
+        ("alertmanager", "prometheus", 9090, False),
+        ("alertmanager", "incidentwatch", 9100, False),
+        ("incidentwatch", "redis", 6379, True),
+        ("prometheus", "incidentwatch", 9100, True),
+    ],
+)
+def test_network_policies_around_alertmanager(
+    objects: list[Doc], source: str, target: str, port: int, allowed: bool
+) -> None:
+    assert _allowed(objects, source, target, port) is allowed
+
+
+def test_alertmanager_may_resolve_names(by_kind: Lookup) -> None:
+    policy = by_kind("NetworkPolicy", "alertmanager")["spec"]
+    dns = [
+        rule
+        for rule in policy["egress"]
+        if any(
+            p.get("podSelector", {}).get("matchLabels") == {"k8s-app": "kube-dns"}
+            for p in rule["to"]
+        )
+    ]
+    (rule,) = dns
+    assert {(p["port"], p["protocol"]) for p in rule["ports"]} == {(53, "UDP"), (53, "TCP")}
+    (peer,) = rule["to"]
+    assert peer["namespaceSelector"]["matchLabels"] == {
+        "kubernetes.io/metadata.name": "kube-system"
+    }
+
+
 def test_the_readme_documents_the_secrets_the_manifests_use() -> None:
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Deploy on Minikube", 1)[1].split("\n## ", 1)[0]
@@ -356,6 +557,12 @@ def test_the_readme_documents_the_secrets_the_manifests_use() -> None:
     assert f"create secret generic {GRAFANA_SECRET}" in section
     for key in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "admin-user", "admin-password"):
         assert key in section
+    assert (
+        f"kubectl -n {NAMESPACE} create secret generic {API_SECRET} \\\n"
+        f'  --from-literal={API_TOKEN_KEY}="$(openssl rand -hex 24)"'
+    ) in section
+    # Alertmanager has no NodePort: the README says how to reach it.
+    assert "port-forward service/alertmanager 9093:9093" in section
     assert "kubectl apply -k k8s/" in section
     for port in NODE_PORTS.values():
         assert str(port) in section

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from deploy_support import (
+    ALERTMANAGER_TARGET,
     NAMESPACE,
     PROMTOOL_TESTS,
     Doc,
@@ -100,6 +101,35 @@ def test_every_job_is_the_same_in_the_static_copy(prometheus_config: Doc) -> Non
     ]
     assert "kubernetes_sd_configs" not in yaml.safe_dump(derived)
     assert _job(derived, "incidentwatch")["static_configs"] == [{"targets": ["127.0.0.1:9100"]}]
+
+
+def test_alerts_go_to_the_alertmanager_service(prometheus_config: Doc, by_kind: Lookup) -> None:
+    (entry,) = prometheus_config["alerting"]["alertmanagers"]
+    assert entry.get("scheme", "http") == "http"
+    assert entry.get("api_version", "v2") == "v2"  # Alertmanager 0.27+ serves only v2
+    assert entry.get("path_prefix", "/") == "/"
+    assert entry["static_configs"] == [{"targets": [ALERTMANAGER_TARGET]}]
+    # That address is the Service alertmanager's, on the port of the Alertmanager container.
+    host, port = ALERTMANAGER_TARGET.rsplit(":", 1)
+    name, namespace, *_ = host.split(".")
+    svc = by_kind("Service", name)
+    assert svc["metadata"]["namespace"] == namespace == NAMESPACE
+    assert [p["port"] for p in svc["spec"]["ports"]] == [int(port)]
+
+
+def test_the_static_copy_keeps_the_alerting_block_or_points_it_elsewhere(
+    prometheus_config: Doc,
+) -> None:
+    kept = static_prometheus_config(prometheus_config, ["127.0.0.1:9100"], ["rules.yml"])
+    assert kept["alerting"] == prometheus_config["alerting"]  # promtool checks the real one
+    local = static_prometheus_config(
+        prometheus_config, ["127.0.0.1:9100"], ["rules.yml"], alertmanagers=["127.0.0.1:9093"]
+    )
+    (entry,) = local["alerting"]["alertmanagers"]
+    assert entry["static_configs"] == [{"targets": ["127.0.0.1:9093"]}]
+    assert prometheus_config["alerting"]["alertmanagers"][0]["static_configs"] == [
+        {"targets": [ALERTMANAGER_TARGET]}
+    ]
 
 
 def test_promtool_check_config(

@@ -9,25 +9,22 @@ on a free port, scraping and evaluating every second.
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-import yaml
 from deploy_support import (
     Doc,
+    Prometheus,
     dashboard_queries,
-    find_tool,
     grafana_to_promql,
     recording_rules,
+    run_prometheus,
     static_prometheus_config,
 )
-from harness import BotProcess
+from harness import BotProcess, free_port
 from slack_requests import SlackDriver
 
 pytestmark = pytest.mark.e2e
@@ -37,33 +34,6 @@ SCRAPE = "1s"
 RATE_INTERVAL = "1m"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Prometheus:
-    def __init__(self, url: str, log: Path) -> None:
-        self.url = url
-        self.log = log
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-
-    async def query(self, expr: str) -> list[dict[str, Any]]:
-        async with self.session.get(f"{self.url}/api/v1/query", params={"query": expr}) as reply:
-            body = await reply.json()
-        assert body["status"] == "success", f"{expr}: {body}"
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
-
-    async def get(self, path: str) -> Any:
-        async with self.session.get(self.url + path) as reply:
-            return await reply.json()
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
 @pytest.fixture
 async def prometheus(
     bot_driver: tuple[BotProcess, SlackDriver],
@@ -71,9 +41,8 @@ async def prometheus(
     rule_files: list[Path],
     tmp_path: Path,
 ) -> AsyncIterator[Prometheus]:
-    binary = find_tool("prometheus")
     bot, _ = bot_driver
-    port = _free_port()
+    port = free_port()
     config = static_prometheus_config(
         prometheus_config, [f"127.0.0.1:{bot.metrics_port}"], rule_files
     )
@@ -83,44 +52,8 @@ async def prometheus(
     for job in config["scrape_configs"]:
         if job["job_name"] == "prometheus":  # k8s/ has it at localhost:9090; here a free port
             job["static_configs"] = [{"targets": [f"127.0.0.1:{port}"]}]
-    config_file = tmp_path / "prometheus.yml"
-    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
-    log = tmp_path / "prometheus.log"
-    with log.open("wb") as log_file:
-        proc = await asyncio.create_subprocess_exec(
-            *[
-                binary,
-                f"--config.file={config_file}",
-                f"--storage.tsdb.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            cwd=tmp_path,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    server = Prometheus(f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.returncode is None, f"prometheus exited:\n{server.log_text()}"
-            try:
-                async with server.session.get(server.url + "/-/ready") as reply:
-                    if reply.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, f"prometheus not ready:\n{server.log_text()}"
-            await asyncio.sleep(0.1)
+    async with run_prometheus(config, port, tmp_path) as server:
         yield server
-    finally:
-        await server.session.close()
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
 
 
 async def _wait_for(

@@ -18,6 +18,8 @@ from typing import Any
 import hcl2
 import pytest
 from deploy_support import (
+    API_SECRET,
+    API_TOKEN_KEY,
     GRAFANA_SECRET,
     K8S,
     NAMESPACE,
@@ -105,7 +107,7 @@ def test_no_hand_copied_manifests() -> None:
         text = path.read_text()
         assert "kubernetes_manifest" not in text and "apiVersion" not in text, path.name
         assert "yamldecode" not in text and "file(" not in text, path.name
-    # The only objects terraform makes itself are the two Secrets that k8s/ leaves out.
+    # The only objects terraform makes itself are the three Secrets that k8s/ leaves out.
 
 
 def test_the_secrets_match_what_the_pods_read(tf: dict[str, list[Any]], by_kind: Lookup) -> None:
@@ -113,7 +115,11 @@ def test_the_secrets_match_what_the_pods_read(tf: dict[str, list[Any]], by_kind:
     names = {
         body["metadata"][0]["name"]: body["metadata"][0]["namespace"] for body in secrets.values()
     }
-    assert names == {SLACK_SECRET: "${local.namespace}", GRAFANA_SECRET: "${local.namespace}"}
+    assert names == {
+        SLACK_SECRET: "${local.namespace}",
+        API_SECRET: "${local.namespace}",
+        GRAFANA_SECRET: "${local.namespace}",
+    }
     (locals_,) = tf["locals"]
     assert locals_["namespace"] == NAMESPACE
     slack = next(b for b in secrets.values() if b["metadata"][0]["name"] == SLACK_SECRET)
@@ -127,6 +133,26 @@ def test_the_secrets_match_what_the_pods_read(tf: dict[str, list[Any]], by_kind:
         if e["name"].endswith("__FILE")
     }
     assert set(grafana["data"]) == files == {"admin-user", "admin-password"}
+    # The API token: the key the bot's env and Alertmanager's mounted file both read.
+    api = next(b for b in secrets.values() if b["metadata"][0]["name"] == API_SECRET)
+    assert api["data"] == {API_TOKEN_KEY: "${var.api_token}"}
+    (bot,) = by_kind("Deployment", "incidentwatch")["spec"]["template"]["spec"]["containers"]
+    refs = {
+        (e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+        for e in bot["env"]
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert refs == {(API_SECRET, API_TOKEN_KEY)}
+    am_pod = by_kind("Deployment", "alertmanager")["spec"]["template"]["spec"]
+    (am_secret,) = [v["secret"] for v in am_pod["volumes"] if "secret" in v]
+    assert am_secret["secretName"] == API_SECRET
+    assert [i["key"] for i in am_secret["items"]] == [API_TOKEN_KEY]
+
+
+def test_the_workloads_wait_for_every_secret(tf: dict[str, list[Any]]) -> None:
+    secrets = _resources(tf, "kubernetes_secret_v1")
+    waits = _resources(tf, "kustomization_resource")["p1"]["depends_on"]
+    assert {f"${{kubernetes_secret_v1.{name}}}" for name in secrets} <= set(waits)
 
 
 def test_variables(tf: dict[str, list[Any]]) -> None:
@@ -137,6 +163,8 @@ def test_variables(tf: dict[str, list[Any]]) -> None:
     for name in ("slack_bot_token", "slack_app_token", "slack_signing_secret"):
         assert variables[name]["sensitive"] is True, name
     assert variables["grafana_admin_password"]["sensitive"] is True
+    assert variables["api_token"]["sensitive"] is True
+    assert "default" not in variables["api_token"]  # Alertmanager cannot run without it
     assert "default" not in variables["slack_bot_token"]
     assert "default" not in variables["grafana_admin_password"]
     assert variables["image"]["default"] == "incidentwatch:local"
@@ -162,7 +190,9 @@ def test_versions_pin_terraform_and_every_provider(tf: dict[str, list[Any]]) -> 
     assert required["kubernetes"]["source"] == "hashicorp/kubernetes"
 
 
-def test_outputs_give_the_three_urls(tf: dict[str, list[Any]], by_kind: Lookup) -> None:
+def test_outputs_give_the_urls_and_the_alertmanager_port_forward(
+    tf: dict[str, list[Any]], by_kind: Lookup
+) -> None:
     outputs = _named(tf, "output")
     (locals_,) = tf["locals"]
     ports = locals_["node_ports"]
@@ -171,11 +201,18 @@ def test_outputs_give_the_three_urls(tf: dict[str, list[Any]], by_kind: Lookup) 
         "prometheus_url": ("prometheus", "prometheus-service"),
         "grafana_url": ("grafana", "grafana-service"),
     }
-    assert set(outputs) == set(wanted)
+    assert set(outputs) == {*wanted, "alertmanager_port_forward"}
     for output, (key, service) in wanted.items():
         assert outputs[output]["value"] == f"http://${{var.node_ip}}:${{local.node_ports.{key}}}"
         assert ports[key] == NODE_PORTS[service]
         assert by_kind("Service", service)["spec"]["ports"][0]["nodePort"] == ports[key]
+    # Alertmanager has no NodePort; the output is the command that reaches it.
+    (port,) = by_kind("Service", "alertmanager")["spec"]["ports"]
+    assert outputs["alertmanager_port_forward"]["value"] == (
+        "kubectl --context ${var.kube_context} -n ${local.namespace} "
+        f"port-forward service/alertmanager {port['port']}:{port['port']}"
+    )
+    assert "http://localhost:9093" in outputs["alertmanager_port_forward"]["description"]
 
 
 def test_secrets_and_state_stay_out_of_git() -> None:
@@ -222,6 +259,41 @@ def test_the_image_variable_is_split_the_way_kustomize_needs(
             for e in (locals_["image_name"], locals_["image_tag"], validation["condition"])
         )
         parts.append(f"({valid}) ? [{name}, {tag}] : null")
+    cli_config = tmp_path / "terraformrc"
+    cli_config.write_text("")
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(cli_config), "CHECKPOINT_DISABLE": "1"}
+    result = subprocess.run(
+        [terraform, "console"],
+        input=f"jsonencode([{', '.join(parts)}])\n",
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(json.loads(result.stdout)) == list(cases.values())
+
+
+def test_the_api_token_must_be_long_and_not_the_example(
+    tf: dict[str, list[Any]], tmp_path: Path
+) -> None:
+    """var.api_token's validation, evaluated by terraform: what README's openssl line makes
+    passes; a short token, one with spaces or the example file's placeholder does not."""
+    terraform = find_tool("terraform", required_in_ci=False)
+    (validation,) = _named(tf, "variable")["api_token"]["validation"]
+    with (TERRAFORM / "terraform.tfvars.example").open() as handle:
+        placeholder = _unquote(hcl2.load(handle))["api_token"]
+    cases = {
+        "0123456789abcdef" * 3: True,  # `openssl rand -hex 24`: 48 characters
+        "x" * 32: True,
+        "x" * 31: False,
+        "0123456789abcdef 0123456789abcdef": False,
+        placeholder: False,
+    }
+    condition = _expression(validation["condition"])
+    parts = [condition.replace("var.api_token", json.dumps(token)) for token in cases]
     cli_config = tmp_path / "terraformrc"
     cli_config.write_text("")
     env = {**os.environ, "TF_CLI_CONFIG_FILE": str(cli_config), "CHECKPOINT_DISABLE": "1"}
