@@ -13,6 +13,7 @@ import sys
 import time
 from contextlib import AsyncExitStack
 from dataclasses import asdict, dataclass, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +86,19 @@ def machine() -> dict[str, Any]:
             f"{os.cpu_count()} cores ({cpu}), {mem_kb / 2**20:.0f} GiB, Linux "
             f"{platform.release()}, Python {platform.python_version()}"
         ),
+        "libraries": ", ".join(
+            f"{name} {_version(name)}"
+            for name in ("slack-bolt", "aiohttp", "redis", "hiredis", "pydantic")
+        ),
         "load_start": os.getloadavg()[0],
     }
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def commit() -> str:
@@ -158,6 +170,7 @@ async def run(plan: Plan, command: str, redis_server: str | None) -> dict[str, A
             for name, (pid, base_kinds) in baselines.items():
                 runs += [Run(name, kind, None, Watched(pid), None) for kind in base_kinds]
             figures = await _measure(runs, plan, n)
+            stage["redis_hop"] = await probes.redis_hop(redis, plan.sequential)
             stage["requests"] = {run.kind.name: f for run, f in figures if run.group == "bot"}
             stage["baselines"] = {
                 name: {run.kind.name: f for run, f in figures if run.group == name}

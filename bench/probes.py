@@ -48,6 +48,18 @@ async def redis_cpu(redis: Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
+async def redis_hop(redis: Redis, count: int, gap: float = 0.001) -> dict[str, Any]:
+    """PING one at a time from Python (redis-py, as the bot uses it), as far apart as the
+    requests are: the least any request that touches Redis pays on this machine."""
+    seconds = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await redis.ping()
+        seconds.append(time.perf_counter() - started)
+        await asyncio.sleep(gap)
+    return summary_ms(seconds)
+
+
 async def _reads(redis: Redis) -> int:
     return int((await redis.info("stats"))["total_reads_processed"])
 

@@ -103,17 +103,20 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['seconds'] / 60:.1f} min; commit `{result['commit']}`.",
         "",
         f"Machine: {result['machine']['description']}. Redis: {result['redis']}. "
+        f"Libraries: {result['machine'].get('libraries', '?')}. "
         f"Load average (1 min) at start {result['machine']['load_start']:.2f}, at end "
         f"{result['machine']['load_end']:.2f} (other work on the machine shows up as noise).",
         "",
         "Latency is from the request being sent to the whole HTTP answer, measured by the client "
-        "(aiohttp, on the same machine, keep-alive). *One at a time*: the next request is sent "
-        "after the previous one and everything it caused (Slack calls) finished. *User sees*: "
-        "the ack body for `list`/`show`; for `open` the `chat.postMessage`, for a click the "
-        "`chat.update`, for a deep page the `response_url` post reaching the Slack stand-in. "
-        f"*Saturated*: {result['plan']['concurrency']} requests in flight for "
+        "(aiohttp, on the same machine, keep-alive, signed requests as Slack sends them). *One at "
+        "a time*: each request is sent 1 ms after the previous one and everything it caused "
+        "(Slack calls) finished, in rounds that interleave every request kind and baseline. "
+        "*User sees*: the ack body for `list`/`show`; for `open` the `chat.postMessage`, for a "
+        "click the `chat.update`, for a deep page the `response_url` post reaching the Slack "
+        f"stand-in. *Saturated*: {result['plan']['concurrency']} requests in flight for "
         f"{result['plan']['saturate_seconds']:g} s; CPU time per request of the server process "
-        "(background Slack calls included) and of Redis.",
+        "(background Slack calls included) and of Redis; *client cores*: the share of a core "
+        "the benchmark process (client and stand-in) used — near 1, the client set the pace.",
         "",
         "## Targets (issue 6), at the largest N",
         "",
@@ -126,10 +129,37 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {row['target']} | {_num(row['figure'])}{unit} | {_num(row['limit'])}{unit} | "
             f"{'yes' if row['met'] else '**no**'} |"
         )
+    lines += _time_budget(result["stages"][-1])
     for stage in result["stages"]:
         lines += _stage(stage)
     lines += _memory_and_startup(result)
     return "\n".join(lines) + "\n"
+
+
+def _time_budget(stage: dict[str, Any]) -> list[str]:
+    """What a slash command's one-at-a-time p50 is made of, from figures of the same run."""
+    floor = baseline_p50(stage, "aiohttp", "command")
+    inline = baseline_p50(stage, "bolt-inline", "command")
+    hop = stage.get("redis_hop", {}).get("p50")
+    if floor is None or inline is None or hop is None:
+        return []
+    rows = [
+        ("bare aiohttp handler answering 200 (the floor)", floor),
+        ("bare Bolt AsyncApp, process_before_response=True, ack only", inline),
+        ("one Redis round trip (PING from redis-py, one at a time)", hop),
+        ("so, the least a Bolt command that reads Redis can take", inline + hop),
+        (f"the target: {ACK_P50_VS_FLOOR:g}x the floor", ACK_P50_VS_FLOOR * floor),
+    ]
+    rows += [(f"the bot: {name}", _p50(stage["requests"][name]["sequential"])) for name in COMMANDS]
+    lines = [
+        "",
+        f"## Where the time goes (one at a time, p50, N = {stage['n']:,})",
+        "",
+        "| | p50 ms | x floor |",
+        "| --- | ---: | ---: |",
+    ]
+    lines += [f"| {label} | {_num(ms)} | {_num(ratio(ms, floor))} |" for label, ms in rows]
+    return lines
 
 
 def _stage(stage: dict[str, Any]) -> list[str]:
