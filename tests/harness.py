@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-e2e-bot-token"
 APP_TOKEN = "xapp-e2e-app-token"
+# run_bot overrides for Socket Mode (an empty signing secret counts as unset: it is not needed).
+SOCKET_MODE = {"SLACK_MODE": "socket", "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_SIGNING_SECRET": ""}
 # Variables of the machine that must not leak into the bot under test.
 _SCRUBBED = (
     "SLACK_",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 from api_client import API_TOKEN, CHANNEL, ApiClient
-from harness import APP_TOKEN, BotProcess, run_bot
+from harness import SOCKET_MODE, BotProcess, run_bot
 from slack_standin import SlackStandin
 
 from bot.store.embedded import EmbeddedRedis, find_server_binary
@@ -279,9 +279,7 @@ async def test_socket_mode_serves_the_api_and_not_slack_events(
         standin,
         redis_url=redis_url,
         prefix=prefix,
-        SLACK_MODE="socket",
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_SIGNING_SECRET="",
+        **SOCKET_MODE,
         API_TOKEN=API_TOKEN,
         ALLOWED_CHANNELS="C0OPS",
     ) as bot:

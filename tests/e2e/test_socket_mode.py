@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from harness import APP_TOKEN, BotProcess, run_bot
+from harness import APP_TOKEN, SOCKET_MODE, BotProcess, run_bot
 from slack_requests import block_actions, slash_command
 from slack_standin import SlackStandin
 
@@ -26,15 +26,11 @@ WAIT = 10.0
 async def socket_bot(
     standin: SlackStandin, redis_url: str, prefix: str
 ) -> AsyncIterator[BotProcess]:
-    # SLACK_SIGNING_SECRET="" is how run_bot can "unset" it (it only adds overrides); the bot
-    # treats an empty value as not given, and Socket Mode must not need it.
     async with run_bot(
         standin,
         redis_url=redis_url,
         prefix=prefix,
-        SLACK_MODE="socket",
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_SIGNING_SECRET="",
+        **SOCKET_MODE,
     ) as bot:
         await standin.wait_for_socket(timeout=SOCKET_TIMEOUT)
         yield bot
@@ -160,9 +156,7 @@ async def test_sigterm_while_slack_cannot_be_reached(
         standin,
         redis_url=redis_url,
         prefix=prefix,
-        SLACK_MODE="socket",
-        SLACK_APP_TOKEN=APP_TOKEN,
-        SLACK_SIGNING_SECRET="",
+        **SOCKET_MODE,
     ) as bot:
         # The first call may be a start-up token check; the second is the connect loop's.
         await standin.wait_for_call("apps.connections.open", count=2, timeout=WAIT)
