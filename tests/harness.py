@@ -158,10 +158,13 @@ async def run_bot(
     redis_url: str | None,
     prefix: str,
     ready: bool = True,
+    own_session: bool = False,
     **overrides: str,
 ) -> AsyncIterator[BotProcess]:
     """`python -m bot` in HTTP mode (unless overridden), in a scratch working directory so a
-    developer's .env is never read; REDIS_URL unset (None) means the embedded server."""
+    developer's .env is never read; REDIS_URL unset (None) means the embedded server.
+    `own_session`: the bot leads its own process group, as in a terminal, so a test can press
+    Ctrl-C (SIGINT to the whole group) without hitting pytest."""
     extra = dict(overrides)
     if redis_url is not None:
         extra["REDIS_URL"] = redis_url
@@ -181,6 +184,7 @@ async def run_bot(
                     env=env,
                     stdout=log_file,
                     stderr=log_file,
+                    start_new_session=own_session,
                 )
             bot = BotProcess(proc, port, metrics_port, log_path, env)
             if not ready:

@@ -13,8 +13,6 @@ import fcntl
 import os
 import re
 import signal
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,10 +20,8 @@ from harness import (
     SIGNING_SECRET,
     BotProcess,
     bot_and_driver,
-    bot_env,
-    free_port,
+    run_bot,
     serving,
-    wait_ready,
 )
 from slack_requests import SlackDriver
 from slack_standin import SlackStandin
@@ -217,42 +213,15 @@ async def test_restart_with_embedded_server_keeps_everything(
     assert lock_is_free(data_dir)
 
 
-@contextlib.asynccontextmanager
-async def bot_in_own_session(
-    standin: SlackStandin, prefix: str, scratch: Path, **overrides: str
-) -> AsyncIterator[BotProcess]:
-    """Like harness.run_bot, but the bot leads its own process group, as in a terminal, so
-    the test can press Ctrl-C (SIGINT to the whole group) without hitting pytest."""
-    port, metrics_port = free_port(), free_port()
-    env = bot_env(standin, port, metrics_port, REDIS_PREFIX=prefix, **overrides)
-    log_path = scratch / "bot.log"
-    with log_path.open("wb") as log_file:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            cwd=scratch,
-            env=env,
-            stdout=log_file,
-            stderr=log_file,
-            start_new_session=True,
-        )
-    bot = BotProcess(proc, port, metrics_port, log_path, env)
-    try:
-        await wait_ready(bot)
-        await serving(bot)
-        yield bot
-    finally:
-        await bot.stop(signal.SIGKILL if proc.returncode is None else signal.SIGTERM)
-
-
 @pytest.mark.parametrize("embedded", [True, False], ids=["embedded", "external"])
 async def test_ctrl_c_stops_cleanly(
     standin: SlackStandin, redis_url: str, prefix: str, tmp_path: Path, embedded: bool
 ) -> None:
     data_dir = tmp_path / "data"
     overrides = {"DATA_DIR": str(data_dir)} if embedded else {"REDIS_URL": redis_url}
-    async with bot_in_own_session(standin, prefix, tmp_path, **overrides) as bot:
+    async with run_bot(
+        standin, redis_url=None, prefix=prefix, own_session=True, **overrides
+    ) as bot:
         async with SlackDriver(bot.events_url, SIGNING_SECRET, standin) as driver:
             await command_ok(driver, "open Interrupted soon", "INC-1")
         server = embedded_server_pid(bot) if embedded else None
