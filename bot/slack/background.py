@@ -24,10 +24,6 @@ class BackgroundTasks:
         if not task.cancelled() and task.exception() is not None:
             log.error("background work failed", exc_info=task.exception())
 
-    @property
-    def pending(self) -> int:
-        return len(self._tasks)
-
     async def drain(self, timeout: float) -> None:
         """Wait for in-flight work, at most `timeout` seconds, then cancel what is left."""
         if not self._tasks:
