@@ -32,7 +32,7 @@ from bot.domain.commands import AddNote, Assign, Command, SetSeverity, Transitio
 from bot.domain.incident import (
     DEFAULT_SEVERITY,
     EventKind,
-    TimelineEvent,
+    NewEvent,
     format_id,
     parse_id,
 )
@@ -257,7 +257,7 @@ class IncidentRoutes:
         result = await self._change(AddNote(number, body.text))
         if isinstance(result, Updated):
             self._events.changed(result, self._actor)
-        event = TimelineEvent(
+        event = NewEvent(
             at=result.incident.updated_at, actor=self._actor, kind=EventKind.NOTE, note=body.text
         )
         return json_response(TimelineEntry.of(event), 201)

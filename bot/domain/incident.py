@@ -117,31 +117,39 @@ class EventKind(StrEnum):
 
 
 class TimelineEvent(BaseModel):
-    """One line of an incident's history: who did what, and when (epoch seconds)."""
+    """One line of an incident's history: who did what, and when (epoch seconds), as stored."""
 
     model_config = ConfigDict(frozen=True)
 
     at: float
-    actor: Actor
+    actor: str
     kind: EventKind
     value: str = ""
+    note: str = ""
+
+
+class NewEvent(TimelineEvent):
+    """A timeline event about to be written: the actor and note are cleaned and bounded."""
+
+    actor: Actor
     note: NoteText = ""
 
 
 class Incident(BaseModel):
-    """An incident as stored; `status_by` is who set the current status."""
+    """An incident as stored; `status_by` is who set the current status. Text is cleaned once,
+    on the way in (NewIncident, NewEvent), so reading back skips that work."""
 
     model_config = ConfigDict(frozen=True)
 
     id: int = Field(ge=1)
-    title: Title
-    description: Description = ""
+    title: str
+    description: str = ""
     severity: Severity = DEFAULT_SEVERITY
     status: Status = Status.OPEN
-    created_by: Actor
+    created_by: str
     created_at: float
     updated_at: float
-    status_by: Actor
+    status_by: str
     assignee: str | None = None
     acknowledged_at: float | None = None
     resolved_at: float | None = None
@@ -155,3 +163,13 @@ class Incident(BaseModel):
     @property
     def next_statuses(self) -> frozenset[Status]:
         return TRANSITIONS[self.status]
+
+
+class NewIncident(Incident):
+    """An incident about to be opened: the title, description and people are cleaned and
+    bounded."""
+
+    title: Title
+    description: Description = ""
+    created_by: Actor
+    status_by: Actor

@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from bot.domain.incident import EventKind, Severity, Status, TimelineEvent
+from bot.domain.incident import EventKind, NewEvent, Severity, Status
 from bot.store.redis_store import (
     ScriptArgs,
     StoreUnavailable,
@@ -67,12 +67,12 @@ class BulkWriter:
         self._queued.append((self._scripts["transition"], args))
 
     def assign(self, incident_id: int, assignee: str, *, actor: str, now: float) -> None:
-        event = TimelineEvent(at=now, actor=actor, kind=EventKind.ASSIGNED, value=assignee)
+        event = NewEvent(at=now, actor=actor, kind=EventKind.ASSIGNED, value=assignee)
         args = amend_args(incident_id, "assignee", assignee, now, event)
         self._queued.append((self._scripts["amend"], args))
 
     def add_note(self, incident_id: int, text: str, *, actor: str, now: float) -> None:
-        event = TimelineEvent(at=now, actor=actor, kind=EventKind.NOTE, note=text)
+        event = NewEvent(at=now, actor=actor, kind=EventKind.NOTE, note=text)
         self._queued.append((self._scripts["amend"], amend_args(incident_id, "", "", now, event)))
 
     async def flush(self) -> list[Any]:

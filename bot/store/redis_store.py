@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +22,8 @@ from bot.domain.commands import ListFilter
 from bot.domain.incident import (
     EventKind,
     Incident,
+    NewEvent,
+    NewIncident,
     Severity,
     Status,
     TimelineEvent,
@@ -117,7 +119,7 @@ def create_args(
     dedupe_ttl: int = DEDUPE_TTL_SECONDS,
 ) -> ScriptArgs:
     """ARGV (after the prefix) of create.lua; validates first, so bad input never half-writes."""
-    draft = Incident(
+    draft = NewIncident(
         id=1,
         title=title,
         description=description,
@@ -127,7 +129,7 @@ def create_args(
         created_at=now,
         updated_at=now,
     )
-    event = TimelineEvent(at=now, actor=actor, kind=EventKind.OPENED, value=severity)
+    event = NewEvent(at=now, actor=actor, kind=EventKind.OPENED, value=severity)
     return (
         draft.title,
         draft.description,
@@ -151,7 +153,7 @@ def transition_args(
     guarded: bool = False,
 ) -> ScriptArgs:
     """ARGV (after the prefix) of transition.lua."""
-    event = TimelineEvent(at=now, actor=actor, kind=EventKind.STATUS, value=target, note=note)
+    event = NewEvent(at=now, actor=actor, kind=EventKind.STATUS, value=target, note=note)
     refused = event.model_copy(update={"kind": EventKind.REFUSED})
     allowed = ",".join(sorted(sources_of(target)))
     return (
@@ -177,9 +179,15 @@ def _pairs(flat: Sequence[Any]) -> dict[str, str]:
     return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def _incident(flat: Sequence[Any]) -> Incident:
-    fields = {k: v for k, v in _pairs(flat).items() if v != ""}
-    return Incident.model_validate(fields)
+def _incident(flat: Sequence[str] | Mapping[str, str]) -> Incident:
+    """An incident from HGETALL, as the flat [field, value, …] a script returns or as a dict."""
+    pairs: Iterable[tuple[str, str]]
+    if isinstance(flat, Mapping):
+        pairs = flat.items()
+    else:
+        fields = iter(flat)
+        pairs = zip(fields, fields, strict=True)
+    return Incident.model_validate({k: v for k, v in pairs if v})
 
 
 class IncidentStore:
@@ -287,17 +295,17 @@ class IncidentStore:
         return _change(await self._run(self._transition, *args))
 
     async def assign(self, incident_id: int, assignee: str, *, actor: str, now: float) -> Change:
-        event = TimelineEvent(at=now, actor=actor, kind=EventKind.ASSIGNED, value=assignee)
+        event = NewEvent(at=now, actor=actor, kind=EventKind.ASSIGNED, value=assignee)
         return await self._amend_field(incident_id, "assignee", assignee, now, event)
 
     async def set_severity(
         self, incident_id: int, severity: Severity, *, actor: str, now: float
     ) -> Change:
-        event = TimelineEvent(at=now, actor=actor, kind=EventKind.SEVERITY, value=severity)
+        event = NewEvent(at=now, actor=actor, kind=EventKind.SEVERITY, value=severity)
         return await self._amend_field(incident_id, "severity", severity.value, now, event)
 
     async def add_note(self, incident_id: int, text: str, *, actor: str, now: float) -> Change:
-        event = TimelineEvent(at=now, actor=actor, kind=EventKind.NOTE, note=text)
+        event = NewEvent(at=now, actor=actor, kind=EventKind.NOTE, note=text)
         return await self._amend_field(incident_id, "", "", now, event)
 
     async def _amend_field(
@@ -315,8 +323,8 @@ class IncidentStore:
 
     async def get(self, incident_id: int) -> Incident | None:
         with self._guard():
-            flat = await self._redis.hgetall(f"{self._prefix}i:{incident_id}")
-        return Incident.model_validate({k: v for k, v in flat.items() if v != ""}) if flat else None
+            flat = cast(dict[str, str], await self._redis.hgetall(f"{self._prefix}i:{incident_id}"))
+        return _incident(flat) if flat else None
 
     async def get_with_timeline(
         self, incident_id: int, *, last: int = TIMELINE_SHOWN
@@ -331,7 +339,7 @@ class IncidentStore:
                 flat, raw_events, total = await pipe.execute()
         if not flat:
             return None, [], 0
-        incident = Incident.model_validate({k: v for k, v in flat.items() if v != ""})
+        incident = _incident(flat)
         events = [_event(raw) for raw in raw_events]
         return incident, events, int(total)
 
@@ -384,7 +392,7 @@ class IncidentStore:
                     hashes = await pipe.execute()
             for flat in hashes:
                 if flat:
-                    yield Incident.model_validate({k: v for k, v in flat.items() if v != ""})
+                    yield _incident(flat)
             after = int(ids[-1])
 
     async def index_ids(self, index: str) -> set[int]:

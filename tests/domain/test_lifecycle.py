@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from bot.domain.incident import (
     TITLE_MAX,
     TRANSITIONS,
+    NewIncident,
     Status,
     can_transition,
     format_id,
@@ -59,12 +60,15 @@ def test_format_and_parse_round_trip(number: int) -> None:
     assert parse_id(format_id(number)) == number
 
 
-def test_model_cleans_and_limits_titles() -> None:
-    assert make_incident(title=" a\nb\x07 ").title == "a b"
+def test_new_incidents_have_clean_bounded_titles() -> None:
+    def new(title: str) -> NewIncident:
+        return NewIncident.model_validate(make_incident(title="t").model_dump() | {"title": title})
+
+    assert new(" a\nb\x07 ").title == "a b"
     with pytest.raises(ValidationError):
-        make_incident(title="x" * (TITLE_MAX + 1))
+        new("x" * (TITLE_MAX + 1))
     with pytest.raises(ValidationError):
-        make_incident(title=" \x00 ")
+        new(" \x00 ")
 
 
 def test_next_statuses_follow_the_table() -> None:
