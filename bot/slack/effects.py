@@ -8,10 +8,18 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.commands import ListFilter
 from bot.domain.incident import Incident
 from bot.service.incidents import IncidentService, Refused, Unchanged, Updated
 from bot.slack.background import BackgroundTasks
-from bot.slack.blocks import activity_text, describe, incident_text, render_incident
+from bot.slack.blocks import (
+    activity_text,
+    describe,
+    incident_text,
+    render_incident,
+    render_list,
+    store_problem,
+)
 from bot.slack.messenger import Messenger
 from bot.store.redis_store import StoreUnavailable
 
@@ -70,13 +78,20 @@ class SlackEffects:
                 "chat.postEphemeral", channel=to.channel, user=to.user, text=text
             )
 
-    async def replace(self, response_url: str, text: str, blocks: list[dict[str, Any]]) -> None:
-        """Replace an ephemeral message (a list page) in place."""
+    async def next_page(
+        self, to: ReplyTo, response_url: str, which: ListFilter, before: int
+    ) -> None:
+        """Replace a list with its next page (a "Next page" click, after its ack)."""
+        try:
+            listing = await self._service.list(which, before=before)
+        except StoreUnavailable as error:
+            await self.tell(to, store_problem(error))
+            return
         message = {
             "response_type": "ephemeral",
             "replace_original": True,
-            "text": text,
-            "blocks": blocks,
+            "text": "Incidents",
+            "blocks": render_list(listing, self._clock()),
         }
         await self._messenger.respond(response_url, message)
 

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.domain.commands import UsageError, parse
 from bot.domain.incident import parse_id
 from bot.service.incidents import Details, FormWanted, HelpWanted, Listing, Opened
-from bot.slack.blocks import CHANNEL_NOT_ALLOWED, parse_page_value, render_list, store_problem
+from bot.slack.blocks import CHANNEL_NOT_ALLOWED, parse_page_value, store_problem
 from bot.slack.deps import SlackDeps
 from bot.slack.effects import MessageAt, ReplyTo
 from bot.slack.ids import BUTTON_COMMANDS, ActionId
@@ -77,19 +77,12 @@ async def handle_incident_button(
 async def handle_list_page(
     deps: SlackDeps, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
 ) -> None:
+    """Read-only, so the ack comes first and the page follows through response_url."""
     with deps.timed(lambda: ActionId.LIST_PAGE.metric_label):
+        await ack()
         to = _reply_to(body)
         page = parse_page_value(str(action.get("value", "")))
         if page is None or not to.response_url:
-            await ack()
             deps.tasks.spawn(deps.effects.tell(to, STALE))
             return
-        try:
-            listing = await deps.service.list(page[0], before=page[1])
-        except StoreUnavailable as error:
-            await ack()
-            deps.tasks.spawn(deps.effects.tell(to, store_problem(error)))
-            return
-        await ack()
-        blocks = render_list(listing, deps.clock())
-        deps.tasks.spawn(deps.effects.replace(to.response_url, "Incidents", blocks))
+        deps.tasks.spawn(deps.effects.next_page(to, to.response_url, *page))
