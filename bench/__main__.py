@@ -125,10 +125,13 @@ async def run(plan: Plan, command: str, redis_server: str | None) -> dict[str, A
         standin = await stack.enter_async_context(SlackStandin())
         server = await stack.enter_async_context(private_redis(redis_binary(redis_server)))
         result["redis"] = server.version
-        redis = Redis.from_url(server.url, decode_responses=True, socket_timeout=60)
+        # The bot reaches Redis through its Unix socket, as with the default (embedded) server.
+        redis = Redis.from_url(server.socket_url, decode_responses=True, socket_timeout=60)
         stack.push_async_callback(redis.aclose)
-        log(f"private {server.version} at {server.url}; starting the bot and the baselines")
-        bot = await stack.enter_async_context(run_bot(standin, redis_url=server.url, prefix=PREFIX))
+        log(f"private {server.version} at {server.socket_url}; starting the bot and the baselines")
+        bot = await stack.enter_async_context(
+            run_bot(standin, redis_url=server.socket_url, prefix=PREFIX)
+        )
         driver = await stack.enter_async_context(
             SlackDriver(bot.events_url, SIGNING_SECRET, standin)
         )
@@ -178,7 +181,9 @@ async def run(plan: Plan, command: str, redis_server: str | None) -> dict[str, A
             }
             result["stages"].append(stage)
         log("start-up to ready: external Redis, then embedded")
-        result["startup"] = await probes.startup(standin, server.url, PREFIX, plan.startup_runs)
+        result["startup"] = await probes.startup(
+            standin, server.socket_url, PREFIX, plan.startup_runs
+        )
     result["memory"] = result["stages"][-1]["memory"]
     result["machine"]["load_end"] = os.getloadavg()[0]
     result["seconds"] = time.monotonic() - started

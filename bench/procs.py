@@ -38,18 +38,21 @@ def redis_binary(explicit: str | None) -> Path:
 
 @dataclass
 class PrivateRedis:
-    url: str
+    url: str  # TCP on loopback
+    socket_url: str  # the same server through its Unix socket
     pid: int
     version: str
 
 
 @asynccontextmanager
 async def private_redis(binary: Path) -> AsyncIterator[PrivateRedis]:
-    """A throw-away server on a free loopback port: no persistence, no eviction, no other users
-    (so INFO deltas and MONITOR see only the bot and the benchmark)."""
+    """A throw-away server on a free loopback port and a Unix socket: no persistence, no
+    eviction, no other users (so INFO deltas and MONITOR see only the bot and the benchmark)."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="iw-bench-redis-") as folder:
+        socket = Path(folder) / "redis.sock"
         options = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        options += ["--unixsocket", str(socket), "--unixsocketperm", "700"]
         proc = await asyncio.create_subprocess_exec(
             str(binary),
             *options,
@@ -71,7 +74,7 @@ async def private_redis(binary: Path) -> AsyncIterator[PrivateRedis]:
                         raise
                     await asyncio.sleep(0.02)
             version = f"{binary.name} {info.get('valkey_version') or info['redis_version']}"
-            yield PrivateRedis(url, proc.pid, version)
+            yield PrivateRedis(url, f"unix://{socket}", proc.pid, version)
         finally:
             await redis.aclose()
             proc.terminate()
@@ -148,7 +151,7 @@ async def profiled(pid: int | None, out: Path | None) -> AsyncIterator[None]:
         "250",
         "--nonblocking",  # never pause the process under test
         "--format",
-        "flamegraph",
+        "raw",
         "--output",
         str(out),
         stdout=asyncio.subprocess.DEVNULL,

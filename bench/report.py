@@ -116,7 +116,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"stand-in. *Saturated*: {result['plan']['concurrency']} requests in flight for "
         f"{result['plan']['saturate_seconds']:g} s; CPU time per request of the server process "
         "(background Slack calls included) and of Redis; *client cores*: the share of a core "
-        "the benchmark process (client and stand-in) used — near 1, the client set the pace.",
+        "the benchmark process (client and stand-in) used — near 1, the client set the pace. "
+        "The bot reaches Redis through the server's Unix socket, as it does with the embedded "
+        "server of a default install.",
         "",
         "## Targets (issue 6), at the largest N",
         "",
@@ -146,7 +148,7 @@ def _time_budget(stage: dict[str, Any]) -> list[str]:
     rows = [
         ("bare aiohttp handler answering 200 (the floor)", floor),
         ("bare Bolt AsyncApp, process_before_response=True, ack only", inline),
-        ("one Redis round trip (PING from redis-py, one at a time)", hop),
+        ("one Redis round trip (PING from redis-py over the Unix socket, one at a time)", hop),
         ("so, the least a Bolt command that reads Redis can take", inline + hop),
         (f"the target: {ACK_P50_VS_FLOOR:g}x the floor", ACK_P50_VS_FLOOR * floor),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import time
 from typing import Any
 
 from bot.domain.commands import USAGE, ListFilter
@@ -111,7 +111,7 @@ def duration(seconds: float) -> str:
 
 def when(at: float) -> str:
     """A time every reader sees in their own time zone (fallback: UTC)."""
-    fallback = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
     return f"<!date^{int(at)}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
