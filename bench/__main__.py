@@ -58,6 +58,11 @@ class Plan:
     round_trip_samples: int
     startup_runs: int
     profiles: str | None = None  # folder for py-spy flame graphs of the bot, if wanted
+    # Seconds between one-at-a-time requests. Slack's arrive seconds apart, so every request
+    # meets idle cores (on this VM a core idle for a few ms is parked, and waking it costs each
+    # process on the path); back to back, 1 ms apart, they stay awake: that is reported too.
+    gap: float = 0.010
+    back_to_back_gap: float = 0.001
 
 
 def make_plan(max_n: int, smoke: bool) -> Plan:
@@ -137,9 +142,11 @@ async def run(plan: Plan, command: str, redis_server: str | None) -> dict[str, A
         )
         session = await stack.enter_async_context(aiohttp.ClientSession())
         baselines = {}
-        for name in ("bolt", "bolt-inline", "aiohttp"):
+        for name in ("bolt", "bolt-inline", "bolt-redis", "aiohttp"):
             base = await stack.enter_async_context(
-                baseline_server(name, standin.base_url, SIGNING_SECRET, BOT_TOKEN)
+                baseline_server(
+                    name, standin.base_url, SIGNING_SECRET, BOT_TOKEN, server.socket_url
+                )
             )
             base_driver = await stack.enter_async_context(
                 SlackDriver(base.url, SIGNING_SECRET, standin)
@@ -172,8 +179,8 @@ async def run(plan: Plan, command: str, redis_server: str | None) -> dict[str, A
             runs = [Run("bot", kind, standin, bot_watch, redis) for kind in kinds]
             for name, (pid, base_kinds) in baselines.items():
                 runs += [Run(name, kind, None, Watched(pid), None) for kind in base_kinds]
-            figures = await _measure(runs, plan, n)
-            stage["redis_hop"] = await probes.redis_hop(redis, plan.sequential)
+            figures = await _measure(runs, plan, n, last=n == plan.sizes[-1])
+            stage["redis_hop"] = await probes.redis_hop(redis, plan.sequential, plan.gap)
             stage["requests"] = {run.kind.name: f for run, f in figures if run.group == "bot"}
             stage["baselines"] = {
                 name: {run.kind.name: f for run, f in figures if run.group == name}
@@ -230,21 +237,32 @@ class Run:
     redis: Redis | None  # the bot's Redis, for the round-trip probe
 
 
-async def _measure(runs: list[Run], plan: Plan, stage_n: int) -> list[tuple[Run, dict[str, Any]]]:
-    """One at a time in interleaved rounds (every kind and baseline gets a slice of each
-    round, so a burst of other work on the machine hits them alike), then the Redis probe,
-    then each saturated in turn."""
+async def _one_at_a_time(runs: list[Run], count: int, gap: float) -> list[Samples]:
+    """Interleaved rounds: every kind and baseline gets a slice of each round, so a burst of
+    other work on the machine hits them alike."""
     samples = [Samples() for _ in runs]
+    rounds = max(1, count // 50)
+    for _ in range(rounds):
+        for run, into in zip(runs, samples, strict=True):
+            await sequential(run.kind, run.standin, count // rounds, into, gap=gap)
+    return samples
+
+
+async def _measure(
+    runs: list[Run], plan: Plan, stage_n: int, last: bool
+) -> list[tuple[Run, dict[str, Any]]]:
+    """One at a time (at the last stage also back to back), then the Redis probe, then each
+    saturated in turn."""
     for run in runs:
         # Warm-up: first-request costs (Bolt's auth.test, new pooled connections) are not it.
         await sequential(run.kind, run.standin, 5, Samples())
-    rounds = max(1, plan.sequential // 50)
-    for _ in range(rounds):
-        for run, into in zip(runs, samples, strict=True):
-            await sequential(run.kind, run.standin, plan.sequential // rounds, into)
+    samples = await _one_at_a_time(runs, plan.sequential, plan.gap)
+    hot = await _one_at_a_time(runs, plan.sequential, plan.back_to_back_gap) if last else None
     results = []
-    for run, into in zip(runs, samples, strict=True):
+    for i, (run, into) in enumerate(zip(runs, samples, strict=True)):
         figures: dict[str, Any] = {"shape": run.kind.shape, "sequential": into.summary()}
+        if hot is not None:
+            figures["back_to_back"] = hot[i].summary()
         if run.redis is not None and run.standin is not None:
             figures["round_trips"] = await probes.round_trips(
                 run.kind, run.standin, run.redis, plan.round_trip_samples

@@ -48,7 +48,7 @@ async def redis_cpu(redis: Redis) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-async def redis_hop(redis: Redis, count: int, gap: float = 0.001) -> dict[str, Any]:
+async def redis_hop(redis: Redis, count: int, gap: float) -> dict[str, Any]:
     """PING one at a time from Python (redis-py, as the bot uses it), as far apart as the
     requests are: the least any request that touches Redis pays on this machine."""
     seconds = []

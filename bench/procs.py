@@ -90,7 +90,7 @@ class Baseline:
 
 @asynccontextmanager
 async def baseline_server(
-    kind: str, api_url: str, signing_secret: str, bot_token: str
+    kind: str, api_url: str, signing_secret: str, bot_token: str, redis_url: str | None = None
 ) -> AsyncIterator[Baseline]:
     """`python -m bench.baseline <kind>` in its own process, like the bot (its own core, GIL)."""
     port = free_port()
@@ -108,6 +108,7 @@ async def baseline_server(
         signing_secret,
         "--bot-token",
         bot_token,
+        *(["--redis-url", redis_url] if redis_url else []),
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
     )

@@ -8,6 +8,8 @@ from typing import Any
 from bench.report import markdown, targets
 from bench.stats import percentile, ratio, summary_ms
 
+PLAN = {"concurrency": 16, "saturate_seconds": 3.0, "gap": 0.01, "back_to_back_gap": 0.001}
+
 
 def test_percentiles_are_observed_values_by_nearest_rank() -> None:
     values = [float(v) for v in range(1, 101)]
@@ -63,11 +65,26 @@ def _stage(n: int, scale: float) -> dict[str, Any]:
     }
 
 
+def _result(stages: list[dict[str, Any]]) -> dict[str, Any]:
+    """A whole run's result around `stages`, as `python -m bench` writes it."""
+    startup = {"external": {"n": 3, "p50": 500.0, "max": 600.0}}
+    result: dict[str, Any] = {"stages": stages, "memory": stages[-1]["memory"], "startup": startup}
+    result.update(
+        targets=targets(result),
+        command="python -m bench --max 1000000",
+        started_at="2026-12-04 17:00 UTC",
+        seconds=600.0,
+        commit="abc1234",
+        redis="valkey-server 8.1.8",
+        machine={"description": "2 cores", "load_start": 1.0, "load_end": 2.0},
+        plan=PLAN,
+    )
+    return result
+
+
 def test_targets_are_checked_at_the_largest_n_against_the_same_run() -> None:
-    result: dict[str, Any] = {"stages": [_stage(1_000, 1.0), _stage(1_000_000, 1.1)]}
-    result["memory"] = result["stages"][-1]["memory"]
-    result["startup"] = {"external": {"n": 3, "p50": 500.0, "max": 600.0}}
-    rows = {row["target"]: row for row in targets(result)}
+    result = _result([_stage(1_000, 1.0), _stage(1_000_000, 1.1)])
+    rows = {row["target"]: row for row in result["targets"]}
     assert rows["list: ack p50 / bare aiohttp p50"]["figure"] == 1.1 / 0.4
     assert rows["list: ack p50 / bare aiohttp p50"]["met"] is True
     assert rows["click: ack p50 / bare aiohttp p50"]["figure"] == 1.0 / 0.5
@@ -79,17 +96,32 @@ def test_targets_are_checked_at_the_largest_n_against_the_same_run() -> None:
     assert rows["Redis memory per incident (no notes)"]["met"] is True
     assert rows["ready after start, external Redis (p50)"]["figure"] == 0.5
 
-    result["targets"] = targets(result)
-    result.update(
-        command="python -m bench --max 1000000",
-        started_at="2026-12-04 17:00 UTC",
-        seconds=600.0,
-        commit="abc1234",
-        redis="valkey-server 8.1.8",
-        machine={"description": "2 cores", "load_start": 1.0, "load_end": 2.0},
-        plan={"concurrency": 16, "saturate_seconds": 3.0},
-    )
     page = markdown(result)
     assert "| click: ack p99 | 20.00ms | 15.00ms | **no** |" in page
     assert "## N = 1,000,000 incidents" in page
     assert "python -m bench --max 1000000" in page
+
+
+def test_the_time_budget_sets_the_bot_beside_the_least_a_redis_command_costs() -> None:
+    stage = _stage(1_000, 1.0)
+    stage["baselines"]["bolt-inline"] = {"command": _figures(0.6, 1.0)}
+    stage["baselines"]["bolt-redis"] = {"command": _figures(0.8, 1.2)}
+    stage["redis_hop"] = {"n": 100, "p50": 0.15}
+    page = markdown(_result([stage]))
+    least = "the same Bolt app, one Redis PING (the bot's client settings) before its ack"
+    assert f"| {least} | 0.80 | 2.00 |" in page
+    assert "| the target: 3x the floor | 1.20 | 3.00 |" in page
+    assert "one Redis PING, then ack, command*" in page
+    assert "Back to back" not in page  # measured at the last stage only
+
+
+def test_back_to_back_figures_are_shown_beside_the_spaced_ones() -> None:
+    stage = _stage(1_000, 1.0)
+    for figures in [*stage["requests"].values(), *stage["baselines"]["aiohttp"].values()]:
+        figures["back_to_back"] = {"ack": {"p50": figures["sequential"]["ack"]["p50"] / 2}}
+    for figures in stage["baselines"]["bolt"].values():
+        figures["back_to_back"] = {"ack": {"p50": 10.0}}
+    page = markdown(_result([stage]))
+    assert "## Back to back (1 ms apart), N = 1,000" in page
+    assert "| the bot: list | 0.50 | 2.50 | 1.00 | 2.50 |" in page
+    assert "| *bare Bolt, defaults, ack only, command* | 10.00 | 50.00 | 11.00 | 27.50 |" in page
