@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib import resources
@@ -90,11 +91,13 @@ ScriptArgs = tuple[str | int | float, ...]
 _EVENT_FIELDS = ("at", "actor", "kind", "value", "note")
 
 
-def event_entry(event: TimelineEvent) -> str:
+def event_entry(event: TimelineEvent, kind: EventKind | None = None) -> str:
     """A timeline entry as stored: a JSON array [at, actor, kind, value, note] without its
     trailing empty fields. Half the bytes of the object form (which is still read): at a
-    million incidents of a few entries each, ~100 bytes of Redis memory per incident."""
-    fields: list[object] = [event.at, event.actor, event.kind.value, event.value, event.note]
+    million incidents of a few entries each, ~100 bytes of Redis memory per incident.
+    `kind` stores the event as another kind (a refused attempt at it)."""
+    fields: list[object] = [event.at, event.actor, (kind or event.kind).value, event.value]
+    fields.append(event.note)
     while fields[-1] == "":
         fields.pop()
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
@@ -143,6 +146,10 @@ def create_args(
     )
 
 
+# What transition.lua compares the current status with, per target.
+_ALLOWED_FROM = {target: ",".join(sorted(sources_of(target))) for target in Status}
+
+
 def transition_args(
     incident_id: int,
     target: Status,
@@ -154,17 +161,15 @@ def transition_args(
 ) -> ScriptArgs:
     """ARGV (after the prefix) of transition.lua."""
     event = NewEvent(at=now, actor=actor, kind=EventKind.STATUS, value=target, note=note)
-    refused = event.model_copy(update={"kind": EventKind.REFUSED})
-    allowed = ",".join(sorted(sources_of(target)))
     return (
         incident_id,
         target.value,
         event.actor,
         repr(now),
-        allowed,
+        _ALLOWED_FROM[target],
         event_entry(event),
         "1" if guarded else "0",
-        event_entry(refused),
+        event_entry(event, EventKind.REFUSED),
     )
 
 
@@ -193,9 +198,10 @@ def _incident(flat: Sequence[str] | Mapping[str, str]) -> Incident:
 class IncidentStore:
     """Incidents in Redis under one key prefix (with a hash tag, so it also runs on a Cluster)."""
 
-    def __init__(self, redis: Redis, prefix: str) -> None:
+    def __init__(self, redis: Redis, prefix: str, *, timeout: float | None = None) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._timeout = timeout
         # Called once per operation that failed for want of Redis (the metrics count them).
         self.on_unavailable: Callable[[], None] = lambda: None
         self._route = f"{prefix}seq"
@@ -206,10 +212,13 @@ class IncidentStore:
         self._snapshot = self._script("snapshot")
         self._reindex = self._script("reindex")
 
-    @contextmanager
-    def _guard(self) -> Iterator[None]:
+    @asynccontextmanager
+    async def _guard(self) -> AsyncIterator[None]:
+        """One whole operation within the timeout (asyncio's; redis-py's socket_timeout would
+        wrap every command's send in a task of its own), Redis failures as StoreUnavailable."""
         try:
-            yield
+            async with asyncio.timeout(self._timeout):
+                yield
         except (RedisError, OSError) as exc:
             self.on_unavailable()
             raise StoreUnavailable(
@@ -224,12 +233,11 @@ class IncidentStore:
         redis = Redis.from_url(
             url,
             decode_responses=True,
-            socket_timeout=timeout,
             socket_connect_timeout=timeout / 2,
             retry=Retry(NoBackoff(), retries=1, supported_errors=(RedisConnectionError,)),
             health_check_interval=30,
         )
-        return cls(redis, prefix)
+        return cls(redis, prefix, timeout=timeout)
 
     @property
     def prefix(self) -> str:
@@ -239,7 +247,7 @@ class IncidentStore:
         return self._redis.register_script(load_script(name))
 
     async def _run(self, script: AsyncScript, *args: str | int | float) -> Any:
-        with self._guard():
+        async with self._guard():
             return await script(keys=[self._route], args=[self._prefix, *args])
 
     async def close(self) -> None:
@@ -247,7 +255,8 @@ class IncidentStore:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._redis.ping())
+            async with asyncio.timeout(self._timeout):
+                return bool(await self._redis.ping())
         except (RedisError, OSError):
             return False
 
@@ -316,13 +325,13 @@ class IncidentStore:
 
     async def set_message(self, incident_id: int, channel: str, ts: str) -> None:
         """Remember where the incident's message is, so later changes can update it in place."""
-        with self._guard():
+        async with self._guard():
             await self._redis.hset(
                 f"{self._prefix}i:{incident_id}", mapping={"channel": channel, "message_ts": ts}
             )
 
     async def get(self, incident_id: int) -> Incident | None:
-        with self._guard():
+        async with self._guard():
             flat = cast(dict[str, str], await self._redis.hgetall(f"{self._prefix}i:{incident_id}"))
         return _incident(flat) if flat else None
 
@@ -331,12 +340,11 @@ class IncidentStore:
     ) -> tuple[Incident | None, list[TimelineEvent], int]:
         """The incident, its last `last` timeline events and the total count, in one round trip."""
         key = f"{self._prefix}t:{incident_id}"
-        with self._guard():
-            async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hgetall(f"{self._prefix}i:{incident_id}")
-                pipe.lrange(key, -last, -1)
-                pipe.llen(key)
-                flat, raw_events, total = await pipe.execute()
+        async with self._guard(), self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(f"{self._prefix}i:{incident_id}")
+            pipe.lrange(key, -last, -1)
+            pipe.llen(key)
+            flat, raw_events, total = await pipe.execute()
         if not flat:
             return None, [], 0
         incident = _incident(flat)
@@ -351,7 +359,7 @@ class IncidentStore:
 
     async def deduped(self, dedupe_key: str) -> int | None:
         """The incident a live dedupe key points to, if any."""
-        with self._guard():
+        async with self._guard():
             number = await self._redis.get(f"{self._prefix}d:{dedupe_key}")
         return int(number) if number else None
 
@@ -377,7 +385,7 @@ class IncidentStore:
         """Every incident, oldest first, fetched `batch` at a time (for operators' checks: O(N))."""
         after = 0
         while True:
-            with self._guard():
+            async with self._guard():
                 ids = cast(
                     list[str],
                     await self._redis.zrangebyscore(
@@ -397,12 +405,12 @@ class IncidentStore:
 
     async def index_ids(self, index: str) -> set[int]:
         """The ids in one index (all, active, id:open:sev1, open:sev1, active:sev1, …)."""
-        with self._guard():
+        async with self._guard():
             ids = cast(list[str], await self._redis.zrange(f"{self._prefix}x:{index}", 0, -1))
         return {int(i) for i in ids}
 
     async def last_id(self) -> int:
-        with self._guard():
+        async with self._guard():
             return int(await self._redis.get(f"{self._prefix}seq") or 0)
 
     async def snapshot(self) -> Snapshot:
