@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 from bot.domain.incident import EventKind, NewEvent, Severity, Status
 from bot.store.redis_store import (
+    INCIDENT_FIELDS,
     ScriptArgs,
     StoreUnavailable,
     amend_args,
@@ -92,9 +93,5 @@ class BulkWriter:
 
 
 def created_id(reply: Any) -> int:
-    """The id of the incident a create reply describes ([created, [field, value, ...]])."""
-    flat = reply[1]
-    for i in range(0, len(flat), 2):
-        if flat[i] in ("id", b"id"):
-            return int(flat[i + 1])
-    raise ValueError(f"not a create reply: {reply!r}")
+    """The id of the incident a create reply describes ([created, [id, title, ...]])."""
+    return int(reply[1][INCIDENT_FIELDS.index("id")])

@@ -184,14 +184,17 @@ def _pairs(flat: Sequence[Any]) -> dict[str, str]:
     return {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def _incident(flat: Sequence[str] | Mapping[str, str]) -> Incident:
-    """An incident from HGETALL, as the flat [field, value, …] a script returns or as a dict."""
-    pairs: Iterable[tuple[str, str]]
-    if isinstance(flat, Mapping):
-        pairs = flat.items()
+# The order in which scripts return an incident's values (INCIDENT_FIELDS in common.lua).
+INCIDENT_FIELDS = tuple(Incident.model_fields)
+
+
+def _incident(values: Sequence[str | None] | Mapping[str, str]) -> Incident:
+    """An incident from a script's values (in INCIDENT_FIELDS order) or from HGETALL's dict."""
+    pairs: Iterable[tuple[str, str | None]]
+    if isinstance(values, Mapping):
+        pairs = values.items()
     else:
-        fields = iter(flat)
-        pairs = zip(fields, fields, strict=True)
+        pairs = zip(INCIDENT_FIELDS, values, strict=True)
     return Incident.model_validate({k: v for k, v in pairs if v})
 
 
@@ -284,8 +287,8 @@ class IncidentStore:
             dedupe_key=dedupe_key,
             dedupe_ttl=dedupe_ttl,
         )
-        created, flat = await self._run(self._create, *args)
-        return _incident(flat), bool(created)
+        created, values = await self._run(self._create, *args)
+        return _incident(values), bool(created)
 
     async def transition(
         self,
@@ -379,7 +382,7 @@ class IncidentStore:
             indexes = [f"id:{st}:{sv}" for st in sorted(which.statuses) for sv in severities]
         result = await self._run(self._page, before or _FIRST_PAGE, limit, *indexes)
         cursor = result[0]
-        return Page([_incident(flat) for flat in result[1:]], int(cursor) if cursor else None)
+        return Page([_incident(values) for values in result[1:]], int(cursor) if cursor else None)
 
     async def scan(self, *, batch: int = 1000) -> AsyncIterator[Incident]:
         """Every incident, oldest first, fetched `batch` at a time (for operators' checks: O(N))."""
@@ -435,5 +438,5 @@ def _since_by_severity(
 
 
 def _change(result: list[Any]) -> Change:
-    outcome, previous, flat = Outcome(result[0]), str(result[1]), result[2]
-    return Change(outcome, _incident(flat) if flat else None, previous)
+    outcome, previous, values = Outcome(result[0]), str(result[1]), result[2]
+    return Change(outcome, _incident(values) if values else None, previous)

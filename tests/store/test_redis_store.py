@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
 from bot.domain.commands import ListFilter
 from bot.domain.incident import EventKind, Severity, Status
 from bot.store.consistency import check
-from bot.store.redis_store import IncidentStore, Outcome, StoreUnavailable
+from bot.store.redis_store import (
+    INCIDENT_FIELDS,
+    IncidentStore,
+    Outcome,
+    StoreUnavailable,
+    load_script,
+)
 
 NOW = 1_700_000_000.0
 
@@ -210,3 +217,23 @@ async def test_guarded_transition_refuses_sev1_and_records_the_attempt(
     allowed = await store.transition(sev2, Status.RESOLVED, actor="U0EVE", now=NOW, guarded=True)
     assert allowed.outcome is Outcome.OK
     assert (await check(store)).ok
+
+
+def test_scripts_return_incident_values_in_the_order_the_store_reads_them() -> None:
+    common = load_script("page").split("local function incident_values")[0]
+    listed = re.search(r"INCIDENT_FIELDS = \{(.*?)\}", common, re.DOTALL)
+    assert listed is not None
+    assert tuple(re.findall(r"'(\w+)'", listed.group(1))) == INCIDENT_FIELDS
+
+
+async def test_every_field_comes_back_from_every_script(store: IncidentStore) -> None:
+    number = await _open(store)
+    await store.set_message(number, "C0INCIDENT", "1733300000.000100")
+    assert (await store.assign(number, "U0BOB", actor="U0ALICE", now=NOW + 1)).incident
+    change = await store.transition(number, Status.RESOLVED, actor="U0BOB", now=NOW + 2)
+    stored = await store.get(number)
+    assert change.incident == stored
+    assert stored is not None and stored.resolved_at == NOW + 2 and stored.assignee == "U0BOB"
+    assert stored.message_ts == "1733300000.000100"
+    page = await store.page(ListFilter.RESOLVED)
+    assert page.incidents == [stored]

@@ -1,6 +1,6 @@
 -- Change the assignee or the severity, or just add a note (field ''), with its timeline entry.
 -- ARGV: prefix, id, field ('assignee'|'severity'|''), value, now, event_json
--- Returns {'ok'|'same'|'missing', previous value, hash fields...}
+-- Returns {'ok'|'same'|'missing', previous value, incident values...}
 local id, field, value, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = incident_key(id)
 if redis.call('EXISTS', key) == 0 then
@@ -10,7 +10,7 @@ local previous = ''
 if field ~= '' then
   previous = redis.call('HGET', key, field) or ''
   if previous == value then
-    return {'same', previous, redis.call('HGETALL', key)}
+    return {'same', previous, incident_values(key)}
   end
 end
 if field == 'severity' then
@@ -32,4 +32,4 @@ if field ~= '' then
 end
 redis.call('HSET', key, 'updated_at', now)
 redis.call('RPUSH', P .. 't:' .. id, ARGV[6])
-return {'ok', previous, redis.call('HGETALL', key)}
+return {'ok', previous, incident_values(key)}

@@ -10,6 +10,16 @@ local function incident_key(id)
   return P .. 'i:' .. id
 end
 
+-- An incident's fields, in the order IncidentStore reads them (INCIDENT_FIELDS): values only,
+-- half the strings of HGETALL to send and parse; a field the hash lacks comes back nil.
+local INCIDENT_FIELDS = {'id', 'title', 'description', 'severity', 'status', 'created_by',
+  'created_at', 'updated_at', 'status_by', 'assignee', 'acknowledged_at', 'resolved_at',
+  'channel', 'message_ts'}
+
+local function incident_values(key)
+  return redis.call('HMGET', key, unpack(INCIDENT_FIELDS))
+end
+
 local function by_severity(status, sev)
   return P .. 'x:id:' .. status .. ':' .. sev
 end

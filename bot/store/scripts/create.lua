@@ -1,13 +1,13 @@
 -- Open an incident: next id, the hash, the first timeline entry, indexes and counts, atomically.
 -- ARGV: prefix, title, description, severity, actor, now, channel, event_json, dedupe_key, dedupe_ttl
--- Returns {created (1|0), hash fields...}; a repeated dedupe_key returns the first incident and
+-- Returns {created (1|0), incident values...}; a repeated dedupe_key returns the first incident and
 -- restarts the key's TTL (so an alert group that keeps firing keeps its incident).
 local dedupe_key = ARGV[9]
 if dedupe_key ~= '' then
   local seen = redis.call('GET', P .. 'd:' .. dedupe_key)
   if seen then
     redis.call('EXPIRE', P .. 'd:' .. dedupe_key, ARGV[10])
-    return {0, redis.call('HGETALL', incident_key(seen))}
+    return {0, incident_values(incident_key(seen))}
   end
 end
 local id = redis.call('INCR', P .. 'seq')
@@ -24,4 +24,4 @@ redis.call('HINCRBY', P .. 'c', 'opened:' .. sev, 1)
 if dedupe_key ~= '' then
   redis.call('SET', P .. 'd:' .. dedupe_key, id, 'EX', ARGV[10])
 end
-return {1, redis.call('HGETALL', key)}
+return {1, incident_values(key)}

@@ -2,7 +2,7 @@
 -- two replicas or two clicks racing can never both win.
 -- ARGV: prefix, id, target, actor, now, allowed_from, event_json, guarded ('1': refuse on a sev1
 -- and record the attempt with refused_json), refused_json
--- Returns {'ok'|'same'|'illegal'|'forbidden'|'missing', previous status, hash fields...}
+-- Returns {'ok'|'same'|'illegal'|'forbidden'|'missing', previous status, incident values...}
 local id, target, actor, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local key = incident_key(id)
 local current = redis.call('HGET', key, 'status')
@@ -10,15 +10,15 @@ if not current then
   return {'missing', '', {}}
 end
 if current == target then
-  return {'same', current, redis.call('HGETALL', key)}
+  return {'same', current, incident_values(key)}
 end
 if not string.find(',' .. ARGV[6] .. ',', ',' .. current .. ',', 1, true) then
-  return {'illegal', current, redis.call('HGETALL', key)}
+  return {'illegal', current, incident_values(key)}
 end
 local sev = redis.call('HGET', key, 'severity')
 if ARGV[8] == '1' and sev == 'sev1' then
   redis.call('RPUSH', P .. 't:' .. id, ARGV[9])
-  return {'forbidden', current, redis.call('HGETALL', key)}
+  return {'forbidden', current, incident_values(key)}
 end
 leave_status(id, current, sev)
 enter_status(id, target, sev, now)
@@ -36,4 +36,4 @@ elseif target == 'open' then
   redis.call('HDEL', key, 'resolved_at')
 end
 redis.call('RPUSH', P .. 't:' .. id, ARGV[7])
-return {'ok', current, redis.call('HGETALL', key)}
+return {'ok', current, incident_values(key)}
