@@ -237,11 +237,11 @@ class Run:
     redis: Redis | None  # the bot's Redis, for the round-trip probe
 
 
-async def _one_at_a_time(runs: list[Run], count: int, gap: float) -> list[Samples]:
+async def _one_at_a_time(runs: list[Run], count: int, gap: float, per_round: int) -> list[Samples]:
     """Interleaved rounds: every kind and baseline gets a slice of each round, so a burst of
-    other work on the machine hits them alike."""
+    other work on the machine hits them alike (the shorter the slices, the more alike)."""
     samples = [Samples() for _ in runs]
-    rounds = max(1, count // 50)
+    rounds = max(1, count // per_round)
     for _ in range(rounds):
         for run, into in zip(runs, samples, strict=True):
             await sequential(run.kind, run.standin, count // rounds, into, gap=gap)
@@ -256,8 +256,11 @@ async def _measure(
     for run in runs:
         # Warm-up: first-request costs (Bolt's auth.test, new pooled connections) are not it.
         await sequential(run.kind, run.standin, 5, Samples())
-    samples = await _one_at_a_time(runs, plan.sequential, plan.gap)
-    hot = await _one_at_a_time(runs, plan.sequential, plan.back_to_back_gap) if last else None
+    samples = await _one_at_a_time(runs, plan.sequential, plan.gap, per_round=10)
+    # Back to back, each kind's requests come 50 in a row: its server stays as warm as it can.
+    hot = None
+    if last:
+        hot = await _one_at_a_time(runs, plan.sequential, plan.back_to_back_gap, per_round=50)
     results = []
     for i, (run, into) in enumerate(zip(runs, samples, strict=True)):
         figures: dict[str, Any] = {"shape": run.kind.shape, "sequential": into.summary()}
