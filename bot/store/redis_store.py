@@ -96,8 +96,8 @@ def event_entry(event: TimelineEvent, kind: EventKind | None = None) -> str:
     trailing empty fields. Half the bytes of the object form (which is still read): at a
     million incidents of a few entries each, ~100 bytes of Redis memory per incident.
     `kind` stores the event as another kind (a refused attempt at it)."""
-    fields: list[object] = [event.at, event.actor, (kind or event.kind).value, event.value]
-    fields.append(event.note)
+    stored_kind = kind or event.kind
+    fields: list[object] = [event.at, event.actor, stored_kind.value, event.value, event.note]
     while fields[-1] == "":
         fields.pop()
     return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
