@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from slack_requests import SlackDriver, SlackReply
+from slack_requests import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, SlackDriver, SlackReply
 from slack_standin import SlackStandin
 
 from bench.procs import cpu_seconds, profiled
 from bench.stats import summary_ms
-from bot.domain.incident import Status
+from bot.domain.incident import Incident, Status
+from bot.slack.blocks import incident_text, render_incident
 from bot.slack.ids import ActionId
 
 EFFECT_TIMEOUT = 10.0  # seconds to wait for a Slack call a request causes
@@ -258,13 +259,42 @@ _NEXT_STEP = {
 }
 
 
+def clicked_message() -> dict[str, Any]:
+    """The incident message a button sits on: Slack sends it, blocks and all, with each click
+    on a channel message, and Bolt decodes all of it (the baselines get the same)."""
+    at = 1_733_300_000.0
+    incident = Incident(
+        id=4242,
+        title="Checkout is down for some customers in eu-west-1",
+        severity="sev2",
+        created_by="U0ALICE",
+        status_by="U0ALICE",
+        created_at=at,
+        updated_at=at,
+        channel="C0INCIDENT",
+        message_ts="1733300000.000100",
+    )
+    return {
+        "user": BOT_USER_ID,
+        "type": "message",
+        "ts": incident.message_ts,
+        "bot_id": BOT_ID,
+        "app_id": APP_ID,
+        "text": incident_text(incident),
+        "team": TEAM_ID,
+        "blocks": render_incident(incident, at + 600),
+    }
+
+
 def click_kind(driver: SlackDriver, pool: ClickPool) -> Kind:
+    message = clicked_message()
+
     async def send() -> tuple[SlackReply, bool]:
         if not pool.known:
             raise Failed("every incident of the pool is in flight")
         number, status = pool.known.popleft()
         action, after = _NEXT_STEP[status]
-        reply = await driver.click(action.value, str(number))
+        reply = await driver.click(action.value, str(number), message=message)
         if reply.status == 200:
             pool.known.append((number, after))  # a failed one leaves the pool: status unknown
         return reply, reply.status == 200
@@ -288,13 +318,14 @@ def metrics_kind(session: aiohttp.ClientSession, url: str) -> Kind:
 
 def baseline_kinds(driver: SlackDriver) -> list[Kind]:
     """What the baselines answer: the same signed slash command and button click bodies."""
+    message = clicked_message()
 
     async def command() -> tuple[SlackReply, bool]:
         reply = await driver.command("list")
         return reply, reply.status == 200
 
     async def click() -> tuple[SlackReply, bool]:
-        reply = await driver.click(ActionId.ACKNOWLEDGE.value, "1")
+        reply = await driver.click(ActionId.ACKNOWLEDGE.value, "1", message=message)
         return reply, reply.status == 200
 
     return [Kind("command", "command", command), Kind("click", "click", click)]
