@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from slack_requests import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, SlackDriver, SlackReply
-from slack_standin import SlackStandin
+from slack_requests import SlackDriver, SlackReply
+from slack_standin import APP_ID, BOT_ID, BOT_USER_ID, TEAM_ID, SlackStandin
 
 from bench.procs import cpu_seconds, profiled
 from bench.stats import summary_ms
-from bot.domain.incident import Incident, Status
+from bot.domain.incident import Incident, Severity, Status
 from bot.slack.blocks import incident_text, render_incident
 from bot.slack.ids import ActionId
 
@@ -266,7 +266,7 @@ def clicked_message() -> dict[str, Any]:
     incident = Incident(
         id=4242,
         title="Checkout is down for some customers in eu-west-1",
-        severity="sev2",
+        severity=Severity.SEV2,
         created_by="U0ALICE",
         status_by="U0ALICE",
         created_at=at,
