@@ -55,7 +55,7 @@ async def test_redis_down_then_back(private_redis: EmbeddedRedis, prefix: str) -
         next_page = await driver.click("incident_list_page", "active:5")
         assert next_page.status == 200
         (told,) = await standin.wait_for_response(next_page.response_key or "")
-        assert "store is unavailable" in told.body["text"] and not told.body["replace_original"]
+        assert UNAVAILABLE in told.body["text"] and not told.body["replace_original"]
 
         values = {
             "title": {"title_input": {"value": "Typed during the outage"}},
