@@ -52,7 +52,7 @@ class BulkWriter:
         description: str = "",
         channel: str | None = None,
     ) -> None:
-        """Queue an `open`; its reply (from flush) is [1, hash fields...] with the new id."""
+        """Queue an `open`; its reply (from flush) is [1, [id, title, ...]] (see created_id)."""
         args = create_args(
             title=title,
             severity=severity,
